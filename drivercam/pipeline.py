@@ -1,0 +1,447 @@
+"""Capture thread -> frames queue -> inference thread -> results queue -> caller.
+
+This is the only module that owns threads and queues. The source is opened and
+the classifier built *before* any thread starts (a missing camera or a broken
+model fails at once, on the caller's thread). Two worker threads then run:
+
+* the capture thread reads frames from the source into the frames queue;
+* the inference thread batches queued frames through the classifier and puts
+  :class:`~drivercam.types.Result` objects on the results queue.
+
+The caller (normally the main thread, which also renders and writes files)
+iterates the pipeline to receive results.
+
+Two queue policies, chosen by ``source.is_live`` unless overridden:
+
+* **live** (``drop_stale=True``): the frames queue holds one frame; the capture
+  thread replaces a frame the inference thread has not taken yet and counts it
+  as dropped, so inference always works on the newest frame;
+* **file** (``drop_stale=False``): a bounded frames queue with a blocking put;
+  a slow consumer slows the reader down (back-pressure), no frame is dropped
+  and order is kept.
+
+End of stream (``_EOS``) and failures (``_Failure(stage, error)``) travel down
+the same queues as the data, so every frame read before a failure is delivered
+before the failure is re-raised on the caller's thread as
+:class:`~drivercam.errors.PipelineError` with the original as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+
+import numpy as np
+
+from drivercam.errors import PipelineError
+from drivercam.types import Classifier, Frame, FrameSource, Prediction, Result
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+class _Eos:
+    """End-of-stream marker; one instance, compared by identity."""
+
+    def __repr__(self) -> str:
+        return "_EOS"
+
+
+_EOS = _Eos()
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """An exception raised in a worker thread, on its way to the caller."""
+
+    stage: str
+    error: BaseException
+
+
+_Item = Frame | Result | _Eos | _Failure
+
+
+class FpsMeter:
+    """Frames per second over a sliding window of recent ticks.
+
+    Args:
+        window: number of most recent ticks the rate is computed over.
+        clock: monotonic clock in seconds; injectable so tests can use fake ticks.
+    """
+
+    def __init__(self, window: int = 30, clock: Clock = time.monotonic) -> None:
+        if window < 2:
+            raise ValueError(f"FpsMeter window must be >= 2 ticks, got {window!r}")
+        self._clock = clock
+        self._ticks: deque[float] = deque(maxlen=window)
+
+    def tick(self) -> float:
+        """Record one frame now and return the updated rate."""
+        self._ticks.append(self._clock())
+        return self.fps
+
+    @property
+    def fps(self) -> float:
+        """Ticks per second over the window; 0.0 until two ticks are known."""
+        if len(self._ticks) < 2:
+            return 0.0
+        span = self._ticks[-1] - self._ticks[0]
+        return (len(self._ticks) - 1) / span if span > 0 else 0.0
+
+    def reset(self) -> None:
+        """Forget every tick."""
+        self._ticks.clear()
+
+
+@dataclass(frozen=True)
+class PipelineStats:
+    """A snapshot of the pipeline's counters.
+
+    Attributes:
+        frames_read: frames the capture thread read from the source.
+        frames_inferred: frames the classifier ran on.
+        frames_delivered: results handed to the caller.
+        dropped: stale frames replaced before inference (live policy only).
+        fps: results per second delivered to the caller, over a sliding window.
+        mean_inference_ms: mean classifier time per frame (batch time / batch size).
+    """
+
+    frames_read: int
+    frames_inferred: int
+    frames_delivered: int
+    dropped: int
+    fps: float
+    mean_inference_ms: float
+
+
+class _Counter:
+    """An integer shared between threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = 0
+
+    def add(self, n: int = 1) -> None:
+        with self._lock:
+            self._value += n
+
+    @property
+    def value(self) -> int:
+        with self._lock:
+            return self._value
+
+
+class Pipeline:
+    """Run a classifier over a frame source on two worker threads.
+
+    Use as a context manager and iterate it::
+
+        with Pipeline(source, classifier) as pipeline:
+            for result in pipeline:
+                ...
+
+    Leaving the ``with`` block (also by ``break`` or an exception) sets the
+    stop event, joins both threads with a timeout and closes the source.
+
+    Args:
+        source: an opened frame source; the pipeline owns it and closes it.
+        classifier: a built classifier (e.g. ``OnnxClassifier``).
+        drop_stale: keep only the newest frame (live policy) when True, block
+            and keep every frame (file policy) when False; None follows
+            ``source.is_live``.
+        queue_size: capacity of the frames and results queues under the file
+            policy (the live policy always uses a frames queue of one).
+        batch_size: under the file policy, run up to this many already-queued
+            frames through the classifier in one call. Under the live policy
+            frames are always inferred one at a time.
+        poll_s: how often blocked threads wake up to check the stop event.
+        join_timeout_s: how long closing waits for each thread.
+        result_timeout_s: how long iteration waits for one result before it
+            gives up with a PipelineError; None waits as long as the worker
+            threads are alive.
+        clock: monotonic clock for the FPS meter and timings.
+    """
+
+    def __init__(
+        self,
+        source: FrameSource,
+        classifier: Classifier,
+        *,
+        drop_stale: bool | None = None,
+        queue_size: int = 8,
+        batch_size: int = 1,
+        poll_s: float = 0.05,
+        join_timeout_s: float = 5.0,
+        result_timeout_s: float | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        if queue_size < 1:
+            raise ValueError(f"queue_size must be >= 1, got {queue_size!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+        if poll_s <= 0:
+            raise ValueError(f"poll_s must be > 0 seconds, got {poll_s!r}")
+        if join_timeout_s <= 0:
+            raise ValueError(f"join_timeout_s must be > 0 seconds, got {join_timeout_s!r}")
+        if result_timeout_s is not None and result_timeout_s <= 0:
+            raise ValueError(f"result_timeout_s must be > 0 seconds or None, got {result_timeout_s!r}")
+        self.source = source
+        self.classifier = classifier
+        self.drop_stale = bool(source.is_live) if drop_stale is None else drop_stale
+        self.batch_size = 1 if self.drop_stale else batch_size
+        self._poll_s = poll_s
+        self._join_timeout_s = join_timeout_s
+        self._result_timeout_s = result_timeout_s
+        self._clock = clock
+        self._labels = tuple(classifier.labels)
+
+        frames_size = 1 if self.drop_stale else queue_size
+        results_size = 2 if self.drop_stale else queue_size
+        self._frames: queue.Queue[_Item] = queue.Queue(maxsize=frames_size)
+        self._results: queue.Queue[_Item] = queue.Queue(maxsize=results_size)
+        self._stop = threading.Event()
+
+        self._read = _Counter()
+        self._inferred = _Counter()
+        self._dropped = _Counter()
+        self._delivered = 0
+        self._inference_s = 0.0
+        self._inference_lock = threading.Lock()
+        self._fps = FpsMeter(clock=clock)
+
+        self._threads: list[threading.Thread] = []
+        self._started = False
+        self._finished = False
+        self._closed = False
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> Pipeline:
+        """Start the capture and inference threads (idempotent)."""
+        if self._closed:
+            raise PipelineError("pipeline is closed; create a new one to run again")
+        if self._started:
+            return self
+        self._started = True
+        self._threads = [
+            threading.Thread(target=self._capture_loop, name="drivercam-capture", daemon=True),
+            threading.Thread(target=self._inference_loop, name="drivercam-inference", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        logger.debug(
+            "pipeline started: policy=%s batch_size=%d",
+            "newest-frame" if self.drop_stale else "every-frame",
+            self.batch_size,
+        )
+        return self
+
+    def close(self) -> None:
+        """Stop both threads, join them with a timeout and close the source (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        stuck = []
+        for thread in self._threads:
+            thread.join(timeout=self._join_timeout_s)
+            if thread.is_alive():
+                stuck.append(thread.name)
+        if stuck:
+            # Closing a source another thread is still reading from can crash
+            # the decoder; leaking it (daemon thread) is the lesser evil.
+            logger.warning(
+                "thread(s) %s did not stop within %.1f s; source left open",
+                ", ".join(stuck),
+                self._join_timeout_s,
+            )
+            return
+        self.source.close()
+
+    def __enter__(self) -> Pipeline:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- results ------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Result]:
+        if not self._started:
+            self.start()
+        return self
+
+    def __next__(self) -> Result:
+        if self._finished or self._closed:
+            raise StopIteration
+        item = self._get_result()
+        if isinstance(item, Result):
+            self._delivered += 1
+            self._fps.tick()
+            return item
+        self._finished = True
+        if isinstance(item, _Failure):
+            raise PipelineError(f"{item.stage} failed: {_describe(item.error)}") from item.error
+        raise StopIteration
+
+    def _get_result(self) -> _Item:
+        waited = 0.0
+        while True:
+            try:
+                return self._results.get(timeout=self._poll_s)
+            except queue.Empty:
+                pass
+            if self._closed:
+                return _EOS
+            waited += self._poll_s
+            if self._result_timeout_s is not None and waited >= self._result_timeout_s:
+                return _Failure(
+                    "pipeline",
+                    TimeoutError(f"no result within {self._result_timeout_s:.1f} s; is the source stalled?"),
+                )
+            if not any(thread.is_alive() for thread in self._threads) and self._results.empty():
+                # Workers always send _EOS or _Failure; this only guards a bug.
+                return _Failure("pipeline", RuntimeError("worker threads ended without a result"))
+
+    @property
+    def stats(self) -> PipelineStats:
+        """Current counters (safe to read from any thread, meant for the caller's)."""
+        inferred = self._inferred.value
+        with self._inference_lock:
+            inference_s = self._inference_s
+        return PipelineStats(
+            frames_read=self._read.value,
+            frames_inferred=inferred,
+            frames_delivered=self._delivered,
+            dropped=self._dropped.value,
+            fps=self._fps.fps,
+            mean_inference_ms=1000.0 * inference_s / inferred if inferred else 0.0,
+        )
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The classifier's class labels."""
+        return self._labels
+
+    # -- worker threads -------------------------------------------------------
+
+    def _put(self, q: queue.Queue[_Item], item: _Item) -> bool:
+        """Blocking put that gives up when the stop event is set."""
+        while not self._stop.is_set():
+            try:
+                q.put(item, timeout=self._poll_s)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _put_newest(self, frame: Frame) -> bool:
+        """Put a frame, replacing (and counting) a stale one the consumer has not taken."""
+        # Only the capture thread puts frames, so between taking the stale
+        # frame out and putting the new one in nobody else can fill the slot.
+        try:
+            self._frames.put_nowait(frame)
+            return True
+        except queue.Full:
+            pass
+        try:
+            stale = self._frames.get_nowait()
+        except queue.Empty:
+            stale = None
+        if isinstance(stale, Frame):
+            self._dropped.add()
+        return self._put(self._frames, frame)
+
+    def _capture_loop(self) -> None:
+        try:
+            while not self._stop.is_set():
+                frame = self.source.read()
+                if frame is None:
+                    self._put(self._frames, _EOS)
+                    return
+                self._read.add()
+                delivered = self._put_newest(frame) if self.drop_stale else self._put(self._frames, frame)
+                if not delivered:
+                    return
+        except BaseException as error:  # noqa: BLE001 - every failure must reach the caller
+            logger.debug("capture thread failed", exc_info=True)
+            self._put(self._frames, _Failure("capture", error))
+
+    def _next_batch(self) -> tuple[list[Frame], _Eos | _Failure | None]:
+        """Wait for one frame, then take up to ``batch_size - 1`` more already queued."""
+        frames: list[Frame] = []
+        while not self._stop.is_set():
+            try:
+                item = self._frames.get(timeout=self._poll_s)
+            except queue.Empty:
+                continue
+            if isinstance(item, (_Eos, _Failure)):
+                return frames, item
+            assert isinstance(item, Frame)
+            frames.append(item)
+            break
+        while frames and len(frames) < self.batch_size:
+            try:
+                item = self._frames.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, (_Eos, _Failure)):
+                return frames, item
+            assert isinstance(item, Frame)
+            frames.append(item)
+        return frames, None
+
+    def _inference_loop(self) -> None:
+        try:
+            while not self._stop.is_set():
+                frames, end = self._next_batch()
+                if frames:
+                    for result in self._infer(frames):
+                        if not self._put(self._results, result):
+                            return
+                if end is not None:
+                    self._put(self._results, end)
+                    return
+        except BaseException as error:  # noqa: BLE001 - every failure must reach the caller
+            logger.debug("inference thread failed", exc_info=True)
+            self._put(self._results, _Failure("inference", error))
+
+    def _infer(self, frames: list[Frame]) -> list[Result]:
+        start = self._clock()
+        probs, cams = self.classifier([frame.image for frame in frames])
+        elapsed_s = self._clock() - start
+        probs = np.asarray(probs)
+        cams = np.asarray(cams)
+        n, c = len(frames), len(self._labels)
+        if probs.shape != (n, c) or cams.ndim != 4 or cams.shape[:2] != (n, c):
+            raise ValueError(
+                f"classifier returned probs {probs.shape} and cams {cams.shape} for {n} frame(s) "
+                f"and {c} labels; expected probs ({n}, {c}) and cams ({n}, {c}, h, w)"
+            )
+        self._inferred.add(n)
+        with self._inference_lock:
+            self._inference_s += elapsed_s
+        per_frame_ms = 1000.0 * elapsed_s / n
+        return [
+            Result(frame=frame, prediction=Prediction(probs=probs[i], cams=cams[i], labels=self._labels),
+                   inference_ms=per_frame_ms)
+            for i, frame in enumerate(frames)
+        ]
+
+
+def _describe(error: BaseException) -> str:
+    """One line naming the error: its message, or its type when it has none."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__

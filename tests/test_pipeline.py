@@ -1,0 +1,256 @@
+"""Tests for drivercam.pipeline: ordering, drop policy, failures, shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pytest
+
+from drivercam.errors import PipelineError, SourceError
+from drivercam.pipeline import FpsMeter, Pipeline
+from drivercam.types import Frame
+
+LABELS = ("safe", "texting", "phone")
+
+
+class ListSource:
+    """A frame source over synthetic frames, optionally paced like a camera."""
+
+    def __init__(self, count: int, *, live: bool = False, period_s: float = 0.0,
+                 fail_at: int | None = None) -> None:
+        self.count = count
+        self.live = live
+        self.period_s = period_s
+        self.fail_at = fail_at
+        self.index = 0
+        self.closed = False
+        self.read_threads: set[str] = set()
+
+    @property
+    def is_live(self) -> bool:
+        return self.live
+
+    @property
+    def fps(self) -> float:
+        return 1.0 / self.period_s if self.period_s else 30.0
+
+    @property
+    def frame_count(self) -> int | None:
+        return None if self.live else self.count
+
+    def read(self) -> Frame | None:
+        self.read_threads.add(threading.current_thread().name)
+        if self.index == self.fail_at:
+            raise SourceError(f"camera unplugged at frame {self.index}")
+        if self.index >= self.count:
+            return None
+        if self.period_s:
+            time.sleep(self.period_s)
+        image = np.full((6, 8, 3), self.index % 256, np.uint8)
+        frame = Frame(index=self.index, image=image, time_s=self.index / self.fps)
+        self.index += 1
+        return frame
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeClassifier:
+    """Scores each image by its first pixel value, optionally slowly."""
+
+    def __init__(self, delay_s: float = 0.0, fail_on_call: int | None = None) -> None:
+        self.delay_s = delay_s
+        self.fail_on_call = fail_on_call
+        self.calls: list[int] = []
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return LABELS
+
+    def __call__(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        if self.fail_on_call is not None and len(self.calls) == self.fail_on_call:
+            raise RuntimeError("session run failed: out of memory")
+        self.calls.append(len(images))
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        n = len(images)
+        probs = np.zeros((n, len(LABELS)), np.float32)
+        for i, image in enumerate(images):
+            probs[i, int(image[0, 0, 0]) % len(LABELS)] = 1.0
+        cams = np.zeros((n, len(LABELS), 2, 3), np.float32)
+        return probs, cams
+
+
+@pytest.fixture
+def no_thread_leak() -> Iterator[None]:
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not leaked:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"threads outlived the pipeline: {leaked}")
+
+
+def test_file_policy_delivers_every_frame_in_order(no_thread_leak: None) -> None:
+    source = ListSource(50)
+    classifier = FakeClassifier()
+    with Pipeline(source, classifier, queue_size=2) as pipeline:
+        results = list(pipeline)
+        stats = pipeline.stats
+    assert [r.frame.index for r in results] == list(range(50))
+    # Each prediction belongs to its own frame (the fake scores the pixel value).
+    assert all(r.prediction.class_index == r.frame.index % 3 for r in results)
+    assert all(r.prediction.cams.shape == (3, 2, 3) for r in results)
+    assert all(r.prediction.labels == LABELS for r in results)
+    assert (stats.frames_read, stats.frames_inferred, stats.frames_delivered, stats.dropped) == (50, 50, 50, 0)
+    assert source.closed
+    assert source.read_threads == {"drivercam-capture"}
+
+
+def test_file_policy_with_slow_consumer_drops_nothing(no_thread_leak: None) -> None:
+    source = ListSource(12)
+    with Pipeline(source, FakeClassifier(), queue_size=1) as pipeline:
+        indices = []
+        for result in pipeline:
+            time.sleep(0.01)
+            indices.append(result.frame.index)
+        assert pipeline.stats.dropped == 0
+    assert indices == list(range(12))
+
+
+def test_batching_runs_queued_frames_together_and_keeps_order(no_thread_leak: None) -> None:
+    source = ListSource(40)
+    classifier = FakeClassifier(delay_s=0.01)
+    with Pipeline(source, classifier, queue_size=8, batch_size=4) as pipeline:
+        results = list(pipeline)
+    assert [r.frame.index for r in results] == list(range(40))
+    assert all(r.prediction.class_index == r.frame.index % 3 for r in results)
+    assert max(classifier.calls) == 4
+    assert sum(classifier.calls) == 40
+    assert len(classifier.calls) < 40
+
+
+def test_live_policy_keeps_newest_frames_and_counts_drops(no_thread_leak: None) -> None:
+    source = ListSource(60, live=True, period_s=0.002)
+    classifier = FakeClassifier(delay_s=0.02)
+    with Pipeline(source, classifier) as pipeline:
+        assert pipeline.drop_stale
+        indices = [r.frame.index for r in pipeline]
+        stats = pipeline.stats
+    assert indices == sorted(indices) and len(set(indices)) == len(indices)
+    assert len(indices) < 60
+    assert stats.dropped > 0
+    assert stats.frames_read == 60
+    # Every frame read was either inferred or dropped, except possibly one
+    # still in the queue when end of stream arrived (none: EOS waits behind it).
+    assert stats.frames_inferred + stats.dropped == stats.frames_read
+    assert max(classifier.calls) == 1
+
+
+def test_drop_stale_override_turns_a_live_source_into_every_frame(no_thread_leak: None) -> None:
+    source = ListSource(20, live=True)
+    with Pipeline(source, FakeClassifier(delay_s=0.002), drop_stale=False) as pipeline:
+        indices = [r.frame.index for r in pipeline]
+    assert indices == list(range(20))
+
+
+def test_failing_classifier_raises_pipeline_error_with_cause(no_thread_leak: None) -> None:
+    source = ListSource(20)
+    with pytest.raises(PipelineError, match="inference failed: session run failed") as info:
+        with Pipeline(source, FakeClassifier(fail_on_call=3)) as pipeline:
+            list(pipeline)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert source.closed
+
+
+def test_frames_before_a_classifier_failure_are_delivered(no_thread_leak: None) -> None:
+    seen: list[int] = []
+    with pytest.raises(PipelineError):
+        with Pipeline(ListSource(20), FakeClassifier(fail_on_call=3)) as pipeline:
+            for result in pipeline:
+                seen.append(result.frame.index)
+    assert seen == [0, 1, 2]
+
+
+def test_failing_source_raises_pipeline_error_after_the_frames_it_read(no_thread_leak: None) -> None:
+    seen: list[int] = []
+    source = ListSource(20, fail_at=5)
+    with pytest.raises(PipelineError, match="capture failed: camera unplugged at frame 5") as info:
+        with Pipeline(source, FakeClassifier()) as pipeline:
+            for result in pipeline:
+                seen.append(result.frame.index)
+    assert isinstance(info.value.__cause__, SourceError)
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_wrong_classifier_output_shape_is_reported(no_thread_leak: None) -> None:
+    class Wrong(FakeClassifier):
+        def __call__(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            probs, cams = super().__call__(images)
+            return probs[:, :2], cams
+
+    with pytest.raises(PipelineError, match=r"expected probs \(1, 3\)"):
+        with Pipeline(ListSource(3), Wrong()) as pipeline:
+            list(pipeline)
+
+
+def test_early_break_shuts_down_cleanly(no_thread_leak: None) -> None:
+    source = ListSource(10_000)
+    start = time.monotonic()
+    with Pipeline(source, FakeClassifier(), queue_size=2) as pipeline:
+        for result in pipeline:
+            if result.frame.index == 3:
+                break
+    assert time.monotonic() - start < 2.0
+    assert source.closed
+    assert source.index < 100  # back-pressure stopped the reader early
+
+
+def test_endless_live_source_stops_on_exit(no_thread_leak: None) -> None:
+    source = ListSource(10**9, live=True, period_s=0.001)
+    with Pipeline(source, FakeClassifier(delay_s=0.005)) as pipeline:
+        first = next(iter(pipeline))
+    assert first.frame.index >= 0
+    assert source.closed
+
+
+def test_iteration_after_close_stops() -> None:
+    pipeline = Pipeline(ListSource(5), FakeClassifier())
+    with pipeline:
+        pass
+    assert list(pipeline) == []
+    with pytest.raises(PipelineError, match="closed"):
+        pipeline.start()
+
+
+def test_invalid_settings_are_rejected() -> None:
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        Pipeline(ListSource(1), FakeClassifier(), batch_size=0)
+    with pytest.raises(ValueError, match="queue_size"):
+        Pipeline(ListSource(1), FakeClassifier(), queue_size=0)
+
+
+def test_fps_meter_with_fake_ticks() -> None:
+    ticks = iter([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    meter = FpsMeter(window=3, clock=lambda: next(ticks))
+    assert meter.fps == 0.0
+    assert meter.tick() == 0.0
+    assert meter.tick() == pytest.approx(10.0)
+    meter.tick()
+    meter.tick()
+    assert meter.fps == pytest.approx(10.0)  # window of 3: (0.1 .. 0.3)
+    with pytest.raises(ValueError, match="window"):
+        FpsMeter(window=1)
+
+
+def test_fps_meter_same_instant_is_zero_not_inf() -> None:
+    meter = FpsMeter(clock=lambda: 1.0)
+    meter.tick()
+    meter.tick()
+    assert meter.fps == 0.0
