@@ -1,0 +1,28 @@
+"""Shared fixtures: a tiny contract model, and the real data folder when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tiny_models import TinyModel, make_tiny_model
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def tiny_model(tmp_path: Path) -> TinyModel:
+    """A 10-class BGR 48x64 stride-16 model obeying docs/model-contract.md."""
+    return make_tiny_model(tmp_path / "tiny.onnx")
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """The real data folder: $DRIVERCAM_DATA, else ../shared/data beside the repo."""
+    env = os.environ.get("DRIVERCAM_DATA")
+    path = Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    if not path.is_dir():
+        pytest.skip(f"real data folder {path} is absent; set DRIVERCAM_DATA to run this test")
+    return path
