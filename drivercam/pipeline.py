@@ -39,7 +39,7 @@ from types import TracebackType
 
 import numpy as np
 
-from drivercam.errors import PipelineError
+from drivercam.errors import PipelineError, SourceError
 from drivercam.types import Classifier, Frame, FrameSource, Prediction, Result
 
 logger = logging.getLogger(__name__)
@@ -369,7 +369,8 @@ class Pipeline:
             while not self._stop.is_set():
                 frame = self.source.read()
                 if frame is None:
-                    self._put(self._frames, _EOS)
+                    problem = _recorded_problem(self.source)
+                    self._put(self._frames, _EOS if problem is None else _Failure("capture", problem))
                     return
                 self._read.add()
                 delivered = self._put_newest(frame) if self.drop_stale else self._put(self._frames, frame)
@@ -439,6 +440,21 @@ class Pipeline:
                    inference_ms=per_frame_ms)
             for i, frame in enumerate(frames)
         ]
+
+
+def _recorded_problem(source: FrameSource) -> BaseException | None:
+    """A decode problem the source recorded instead of raising (e.g. a truncated file).
+
+    Sources that yield every decodable frame of a damaged file and then end
+    normally keep the problem in an ``error`` attribute; it is turned into a
+    failure after the last frame so the caller hears about it.
+    """
+    problem = getattr(source, "error", None)
+    if problem is None or problem == "":
+        return None
+    if isinstance(problem, BaseException):
+        return problem
+    return SourceError(str(problem))
 
 
 def _describe(error: BaseException) -> str:

@@ -254,3 +254,26 @@ def test_fps_meter_same_instant_is_zero_not_inf() -> None:
     meter.tick()
     meter.tick()
     assert meter.fps == 0.0
+
+
+def test_decode_problem_recorded_by_the_source_surfaces_after_the_last_frame(no_thread_leak: None) -> None:
+    class TruncatedSource(ListSource):
+        """Ends early like a cut-off file and records why instead of raising."""
+
+        def __init__(self) -> None:
+            super().__init__(4)
+            self.error: str | None = None
+
+        def read(self) -> Frame | None:
+            frame = super().read()
+            if frame is None:
+                self.error = "decoded 4 of ~10 frames; clip.mp4 is truncated"
+            return frame
+
+    seen: list[int] = []
+    with pytest.raises(PipelineError, match="capture failed: decoded 4 of ~10 frames") as info:
+        with Pipeline(TruncatedSource(), FakeClassifier()) as pipeline:
+            for result in pipeline:
+                seen.append(result.frame.index)
+    assert seen == [0, 1, 2, 3]
+    assert isinstance(info.value.__cause__, SourceError)
