@@ -5,12 +5,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import media
 from drivercam.errors import PipelineError, SourceError
 from drivercam.pipeline import FpsMeter, Pipeline
+from drivercam.sources import open_source
 from drivercam.types import Frame
 
 LABELS = ("safe", "texting", "phone")
@@ -277,3 +280,39 @@ def test_decode_problem_recorded_by_the_source_surfaces_after_the_last_frame(no_
                 seen.append(result.frame.index)
     assert seen == [0, 1, 2, 3]
     assert isinstance(info.value.__cause__, SourceError)
+
+
+# -- with the real sources ------------------------------------------------------------
+
+
+def test_real_video_file_delivers_every_frame_in_order(tmp_path: Path, no_thread_leak: None) -> None:
+    clip = media.write_video(tmp_path / "clip.mp4", frames=40, fps=15)
+    with Pipeline(open_source(clip), FakeClassifier(), queue_size=3, batch_size=4) as pipeline:
+        results = list(pipeline)
+    assert [r.frame.index for r in results] == list(range(40))
+    # The barcode drawn into each frame proves the pixels travelled with their index.
+    assert [media.frame_index_of(r.frame.image) for r in results] == list(range(40))
+    assert [r.frame.time_s for r in results] == pytest.approx([i / 15 for i in range(40)], abs=1e-3)
+
+
+def test_real_truncated_file_surfaces_its_decode_problem_at_the_end(tmp_path: Path, no_thread_leak: None) -> None:
+    full = media.write_video(tmp_path / "full.mp4", frames=60, fps=15, faststart=True)
+    cut = media.truncated_copy(full, tmp_path / "cut.mp4", keep=0.5)
+    seen: list[int] = []
+    with pytest.raises(PipelineError, match="capture failed: decoded") as info:
+        with Pipeline(open_source(cut), FakeClassifier()) as pipeline:
+            for result in pipeline:
+                seen.append(result.frame.index)
+    assert isinstance(info.value.__cause__, SourceError)
+    assert 0 < len(seen) < 60
+    assert seen == list(range(len(seen)))
+
+
+def test_paced_file_is_live_and_drops_frames_behind_a_slow_model(tmp_path: Path, no_thread_leak: None) -> None:
+    clip = media.write_video(tmp_path / "clip.mp4", frames=30, fps=60)  # 0.5 s
+    with Pipeline(open_source(clip, live=True), FakeClassifier(delay_s=0.05)) as pipeline:
+        assert pipeline.drop_stale
+        indices = [r.frame.index for r in pipeline]
+        stats = pipeline.stats
+    assert indices == sorted(set(indices))
+    assert stats.dropped > 0 and len(indices) + stats.dropped == 30
