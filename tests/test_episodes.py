@@ -1,0 +1,452 @@
+"""Tests for drivercam.episodes: the episode state machine, event log, summary and alert command."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from drivercam.episodes import (
+    AlertCommand,
+    EpisodeConfig,
+    EpisodeTracker,
+    Event,
+    EventLog,
+    class_durations,
+    read_event_log,
+    summarize,
+)
+from drivercam.temporal import ProbabilitySmoother
+
+LABELS = (
+    "safe driving",
+    "texting - right",
+    "phone - right",
+    "texting - left",
+    "phone - left",
+    "operating the radio",
+    "drinking",
+    "reaching behind",
+    "hair and makeup",
+    "talking to passenger",
+)
+EU_HIGH = EpisodeConfig.from_preset("eu-high-speed")
+
+
+def probs(mass: float, cls: int = 1) -> np.ndarray:
+    """Class ``cls`` holds ``mass``, safe driving the rest."""
+    p = np.zeros(len(LABELS))
+    p[cls] = mass
+    p[0] += 1.0 - mass
+    return p
+
+
+def run(
+    signal: Callable[[float], np.ndarray],
+    *,
+    fps: float,
+    duration_s: float,
+    config: EpisodeConfig = EU_HIGH,
+    smooth_tau_s: float | None = None,
+) -> tuple[list[Event], EpisodeTracker]:
+    """Feed ``signal(t)`` at ``fps`` for ``duration_s``; returns every event, finish included."""
+    tracker = EpisodeTracker(LABELS, config)
+    smoother = ProbabilitySmoother(smooth_tau_s) if smooth_tau_s is not None else None
+    events: list[Event] = []
+    for i in range(round(duration_s * fps)):
+        t = i / fps
+        p = signal(t)
+        if smoother is not None:
+            p = smoother.update(t, p)
+        events += tracker.update(t, p, i)
+    events += tracker.finish()
+    return events, tracker
+
+
+def between(a: float, b: float, inside: float = 0.9, outside: float = 0.05, cls: int = 1) -> Callable[[float], np.ndarray]:
+    return lambda t: probs(inside if a - 1e-9 <= t < b - 1e-9 else outside, cls)
+
+
+def test_episode_start_alerts_and_end_at_exact_times() -> None:
+    # Distracted for t in [2, 10) at 15 fps, eu-high-speed: onset 1 s, warning 3.5 s,
+    # cooldown 3 s, release 1 s.
+    events, tracker = run(between(2.0, 10.0), fps=15, duration_s=14.0)
+    assert [e.kind for e in events] == ["episode_start", "alert", "alert", "episode_end"]
+    start, a1, a2, end = events
+    assert (start.frame_index, start.time_s) == (45, pytest.approx(3.0))
+    assert start.episode.start_time_s == pytest.approx(2.0)
+    assert start.episode.first_frame == 30
+    # First frame with age >= 3.5 s is frame 83 (age 3.533 s); next due at age 6.5 s -> frame 128.
+    assert (a1.frame_index, a1.alert_number, a1.elapsed_s) == (83, 1, pytest.approx(53 / 15))
+    assert (a2.frame_index, a2.alert_number) == (128, 2)
+    assert (end.frame_index, end.time_s) == (165, pytest.approx(11.0))
+    ep = end.episode
+    assert ep.id == 1 and ep.class_index == 1 and ep.label == "texting - right"
+    assert ep.start_time_s == pytest.approx(2.0)
+    assert ep.end_time_s == pytest.approx(10.0)
+    assert ep.duration_s == pytest.approx(8.0)
+    assert (ep.first_frame, ep.last_frame) == (30, 149)
+    assert ep.alerts == 2
+    assert ep.alert_times_s == pytest.approx((83 / 15, 128 / 15))
+    assert ep.peak_confidence == pytest.approx(0.9)
+    assert ep.mean_confidence == pytest.approx(0.9)
+    assert (ep.peak_frame_index, ep.peak_time_s) == (30, pytest.approx(2.0))
+    assert tracker.episodes == [ep]
+
+
+def test_too_short_distraction_is_not_an_episode() -> None:
+    events, tracker = run(between(2.0, 2.9), fps=15, duration_s=5.0)
+    assert events == [] and tracker.episodes == []
+
+
+def test_short_safe_blip_does_not_end_an_episode() -> None:
+    def signal(t: float) -> np.ndarray:
+        if 6.0 <= t < 6.6:  # 0.6 s blip, shorter than release_s = 1 s
+            return probs(0.1)
+        return between(2.0, 10.0)(t)
+
+    events, _ = run(signal, fps=15, duration_s=14.0)
+    ends = [e for e in events if e.kind == "episode_end"]
+    assert len(ends) == 1
+    assert ends[0].episode.start_time_s == pytest.approx(2.0)
+    assert ends[0].episode.end_time_s == pytest.approx(10.0)
+    # Blip frames count towards the mean but not the peak.
+    assert ends[0].episode.mean_confidence == pytest.approx((111 * 0.9 + 9 * 0.1) / 120)
+
+
+def test_long_safe_gap_splits_episodes() -> None:
+    def signal(t: float) -> np.ndarray:
+        return probs(0.9 if (2.0 <= t < 5.0 or 6.2 <= t < 9.0) else 0.05)
+
+    events, tracker = run(signal, fps=15, duration_s=12.0)
+    assert [(e.id, round(e.start_time_s, 3), round(e.end_time_s, 3)) for e in tracker.episodes] == [
+        (1, 2.0, 5.0),
+        (2, 6.2, 9.0),
+    ]
+
+
+def test_hysteresis_band_keeps_episode_open() -> None:
+    # 0.4 is below enter (0.5) but above exit (0.35): it sustains but cannot start an episode.
+    def signal(t: float) -> np.ndarray:
+        if 2.0 <= t < 4.0:
+            return probs(0.9)
+        return probs(0.4 if t < 8.0 else 0.05)
+
+    _, tracker = run(signal, fps=15, duration_s=12.0)
+    assert len(tracker.episodes) == 1
+    assert tracker.episodes[0].end_time_s == pytest.approx(8.0)
+    _, tracker = run(lambda t: probs(0.4), fps=15, duration_s=5.0)
+    assert tracker.episodes == []
+
+
+def test_alert_due_during_a_blip_fires_on_the_next_distracted_frame() -> None:
+    def signal(t: float) -> np.ndarray:
+        if 5.4 <= t < 5.8:  # covers the first deadline at 5.5 s
+            return probs(0.1)
+        return between(2.0, 10.0)(t)
+
+    events, _ = run(signal, fps=30, duration_s=12.0)
+    alerts = [e.time_s for e in events if e.kind == "alert"]
+    assert alerts == pytest.approx([5.8, 8.5])
+
+
+def test_alerts_repeat_every_cooldown() -> None:
+    events, _ = run(between(2.0, 30.0), fps=30, duration_s=32.0)
+    alerts = [e for e in events if e.kind == "alert"]
+    times = np.array([e.time_s for e in alerts])
+    assert times[0] == pytest.approx(5.5)
+    np.testing.assert_allclose(np.diff(times), 3.0, atol=1e-9)
+    assert len(alerts) == 9  # 5.5, 8.5, ..., 29.5
+    assert [e.alert_number for e in alerts] == list(range(1, 10))
+
+
+def test_low_speed_preset_warns_later() -> None:
+    cfg = EpisodeConfig.from_preset("eu-low-speed")
+    events, _ = run(between(2.0, 10.0), fps=30, duration_s=12.0, config=cfg)
+    assert [e.time_s for e in events if e.kind == "alert"] == pytest.approx([8.0])
+
+
+def _signature(events: list[Event]) -> list[tuple[object, ...]]:
+    return [
+        (e.kind, round(e.time_s, 6), e.episode.id, e.episode.class_index, round(e.episode.start_time_s, 6),
+         round(e.episode.end_time_s, 6), e.episode.alerts)
+        for e in events
+    ]
+
+
+def _activity(t: float) -> np.ndarray:
+    # Changes on the 1/15 s grid: texting 1.0-6.0 s, a 0.4 s glance back, phone 6.4-12.0 s, radio 20-22 s.
+    if 1.0 <= t < 6.0:
+        return probs(0.95, 1)
+    if 6.4 <= t < 12.0:
+        return probs(0.8, 2)
+    if 20.0 <= t < 22.0:
+        return probs(0.9, 5)
+    return probs(0.02, 1)
+
+
+def test_same_events_at_15_and_30_fps() -> None:
+    cfg = EpisodeConfig(onset_s=1.0, warning_s=3.2, cooldown_s=2.0, release_s=0.8)
+    e15, _ = run(_activity, fps=15, duration_s=25.0, config=cfg)
+    e30, _ = run(_activity, fps=30, duration_s=25.0, config=cfg)
+    assert _signature(e15) == _signature(e30)
+    assert [2 * e.frame_index for e in e15] == [e.frame_index for e in e30]
+    assert [e.kind for e in e15].count("episode_start") == 2
+
+
+def test_nearly_same_events_at_15_and_30_fps_after_smoothing() -> None:
+    # Smoothing moves threshold crossings by a fraction of a frame; events agree to one 15 fps frame.
+    e15, _ = run(_activity, fps=15, duration_s=25.0, smooth_tau_s=0.5)
+    e30, _ = run(_activity, fps=30, duration_s=25.0, smooth_tau_s=0.5)
+    assert [(e.kind, e.episode.id) for e in e15] == [(e.kind, e.episode.id) for e in e30]
+    for a, b in zip(e15, e30):
+        assert abs(a.time_s - b.time_s) <= 1 / 15 + 1e-9
+        assert abs(a.episode.start_time_s - b.episode.start_time_s) <= 1 / 15 + 1e-9
+    assert [e.kind for e in e15].count("episode_start") == 2
+
+
+def test_distraction_mass_keeps_wavering_classes_in_one_episode() -> None:
+    def signal(t: float) -> np.ndarray:
+        p = np.zeros(len(LABELS))
+        if 1.0 <= t < 6.0:
+            i = round(t * 15)
+            p[1], p[2] = (0.5, 0.4) if i % 3 else (0.35, 0.55)  # class 1 wins 2 frames in 3
+            p[0] = 0.1
+        else:
+            p[0] = 1.0
+        return p
+
+    _, tracker = run(signal, fps=15, duration_s=8.0)
+    assert len(tracker.episodes) == 1
+    assert tracker.episodes[0].class_index == 1
+    assert tracker.episodes[0].peak_confidence == pytest.approx(0.9)
+
+
+def test_configurable_distraction_classes() -> None:
+    cfg = EpisodeConfig(distraction_classes=(1, 2, 3, 4, 5, 6, 7, 8))  # passenger talk is fine
+    _, tracker = run(between(1.0, 6.0, cls=9), fps=15, duration_s=8.0, config=cfg)
+    assert tracker.episodes == []
+    _, tracker = run(between(1.0, 6.0, cls=9), fps=15, duration_s=8.0)
+    assert [e.label for e in tracker.episodes] == ["talking to passenger"]
+    with pytest.raises(ValueError, match="out of range"):
+        EpisodeTracker(LABELS[:5], cfg)
+
+
+def test_finish_closes_open_episode() -> None:
+    tracker = EpisodeTracker(LABELS)
+    for i in range(60):
+        tracker.update(i / 15, probs(0.9), i)
+    assert tracker.current is not None and tracker.current.duration_s == pytest.approx(59 / 15)
+    (end,) = tracker.finish(4.0)
+    assert end.kind == "episode_end"
+    assert end.episode.end_time_s == pytest.approx(4.0)
+    assert end.episode.last_frame == 59
+    assert tracker.current is None and tracker.finish() == []
+
+
+def test_finish_during_release_ends_at_first_safe_frame() -> None:
+    tracker = EpisodeTracker(LABELS)
+    for i in range(60):
+        tracker.update(i / 15, probs(0.9 if i < 45 else 0.0), i)
+    (end,) = tracker.finish()
+    assert end.episode.end_time_s == pytest.approx(3.0)
+    assert end.episode.last_frame == 44
+
+
+def test_alerting_flag_follows_alert_and_blip() -> None:
+    tracker = EpisodeTracker(LABELS, EpisodeConfig(onset_s=0.0, warning_s=0.0, release_s=1.0))
+    assert not tracker.alerting
+    (start, alert) = tracker.update(0.0, probs(0.9), 0)
+    assert (start.kind, alert.kind) == ("episode_start", "alert")
+    assert tracker.alerting and tracker.peak_frame_index == 0
+    tracker.update(0.1, probs(0.0), 1)
+    assert not tracker.alerting and tracker.current is not None
+
+
+def test_time_going_back_is_an_error() -> None:
+    tracker = EpisodeTracker(LABELS)
+    tracker.update(1.0, probs(0.9), 0)
+    with pytest.raises(ValueError, match="finish"):
+        tracker.update(0.5, probs(0.9), 1)
+    with pytest.raises(ValueError, match=r"shape \(10,\)"):
+        tracker.update(2.0, np.ones(3) / 3, 2)
+
+
+def test_config_presets_overrides_and_validation() -> None:
+    assert EpisodeConfig() == EU_HIGH
+    assert EU_HIGH.warning_s == 3.5
+    low = EpisodeConfig.from_preset("eu-low-speed", cooldown_s=2.0, release_s=None)
+    assert (low.warning_s, low.cooldown_s, low.release_s) == (6.0, 2.0, 1.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        low.warning_s = 1.0  # type: ignore[misc]
+    with pytest.raises(ValueError, match="unknown episode preset 'eu-fast'"):
+        EpisodeConfig.from_preset("eu-fast")
+    with pytest.raises(TypeError, match="warn_s"):
+        EpisodeConfig.from_preset(warn_s=2.0)
+    with pytest.raises(ValueError, match="warning_s"):
+        EpisodeConfig(onset_s=4.0, warning_s=3.5)
+    with pytest.raises(ValueError, match="exit_threshold"):
+        EpisodeConfig(enter_threshold=0.5, exit_threshold=0.6)
+    with pytest.raises(ValueError, match="cooldown_s"):
+        EpisodeConfig(cooldown_s=0.0)
+    with pytest.raises(ValueError, match="release_s"):
+        EpisodeConfig(release_s=-1.0)
+    with pytest.raises(ValueError, match="distraction_classes"):
+        EpisodeConfig(distraction_classes=())
+
+
+# -- summary ----------------------------------------------------------------
+
+
+def test_class_durations_hand_computed() -> None:
+    timeline = [(0.0, 0), (1.0, 1), (1.5, 1), (3.0, 0)]
+    np.testing.assert_allclose(class_durations(timeline, 3, duration_s=4.0), [2.0, 2.0, 0.0])
+    # Without a duration the last sample lasts one median frame period (1.0 s here).
+    np.testing.assert_allclose(class_durations(timeline, 3), [2.0, 2.0, 0.0])
+    with pytest.raises(ValueError, match="0..2"):
+        class_durations([(0.0, 3)], 3)
+
+
+def test_summarize_reports_counts_longest_and_time_per_class() -> None:
+    def signal(t: float) -> np.ndarray:
+        return probs(0.9 if (2.0 <= t < 4.0 or 6.0 <= t < 12.0) else 0.05, 1 if t < 5 else 6)
+
+    _, tracker = run(signal, fps=15, duration_s=14.0)
+    timeline = [(i / 15, int(np.argmax(signal(i / 15)))) for i in range(14 * 15)]
+    text = summarize(tracker.episodes, labels=LABELS, timeline=timeline, duration_s=14.0)
+    assert "2 distraction episodes, 1 alert, 8.0 s distracted of 14.0 s (57 %)" in text
+    assert "longest episode: #2 drinking, 6.0 s (6.0-12.0 s)" in text
+    assert "safe driving" in text and "6.0 s" in text
+    assert summarize([], labels=LABELS).startswith("0 distraction episodes, 0 alerts")
+
+
+# -- event log ----------------------------------------------------------------
+
+
+def _frame(value: int) -> np.ndarray:
+    return np.full((48, 64, 3), value, np.uint8)
+
+
+def test_event_log_schema_and_snapshots(tmp_path: Path) -> None:
+    def mass(i: int) -> float:  # two episodes with a unique peak each
+        if 30 <= i < 120:
+            return 0.6 + 0.3 * (1 - abs(i - 70) / 50)  # peak at frame 70
+        if 150 <= i < 200:
+            return 0.8 if i != 180 else 0.97
+        return 0.0
+
+    tracker = EpisodeTracker(LABELS)
+    with EventLog(tmp_path / "events.jsonl", snapshot_dir=tmp_path / "snaps") as log:
+        for i in range(240):
+            events = tracker.update(i / 15, probs(mass(i), 4), i)
+            rendered = _frame(i)  # brightness tells which frame was saved
+            log.record(events, frame_index=i, image=rendered, peak_frame_index=tracker.peak_frame_index)
+        log.record(tracker.finish())
+        logged = list(log.episodes)
+
+    lines = [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert [r["type"] for r in lines] == ["alert", "episode", "episode"]
+    episode_types = {
+        "type": str, "id": int, "class_index": int, "label": str, "start_time_s": float, "end_time_s": float,
+        "duration_s": float, "first_frame": int, "last_frame": int, "peak_confidence": float,
+        "mean_confidence": float, "peak_frame_index": int, "peak_time_s": float, "alerts": int,
+        "alert_times_s": list, "snapshot": str,
+    }
+    alert_types = {
+        "type": str, "time_s": float, "frame_index": int, "episode_id": int, "class_index": int, "label": str,
+        "elapsed_s": float, "confidence": float, "alert_number": int,
+    }
+    for rec in lines:
+        expected = alert_types if rec["type"] == "alert" else episode_types
+        assert set(rec) == set(expected)
+        for key, typ in expected.items():
+            assert isinstance(rec[key], typ), (key, rec[key])
+    ep1, ep2 = lines[1], lines[2]
+    assert (ep1["id"], ep1["label"], ep1["peak_frame_index"], ep1["alerts"]) == (1, "phone - left", 70, 1)
+    assert (ep2["id"], ep2["peak_frame_index"], ep2["alerts"]) == (2, 180, 0)
+    assert ep1["peak_confidence"] == pytest.approx(0.9)
+    for rec, peak in ((ep1, 70), (ep2, 180)):
+        img = cv2.imread(str(tmp_path / rec["snapshot"]))
+        assert img is not None and img.shape == (48, 64, 3)
+        assert abs(float(img.mean()) - peak) < 2  # the peak frame, not a neighbour
+    episodes, alerts = read_event_log(tmp_path / "events.jsonl")
+    assert [e.id for e in episodes] == [1, 2] and len(alerts) == 1
+    assert Path(episodes[0].snapshot or "").is_file()
+    assert dataclasses.replace(episodes[0], snapshot=logged[0].snapshot) == logged[0]
+
+
+def test_event_log_without_snapshots_and_errors(tmp_path: Path) -> None:
+    events, _ = run(between(1.0, 3.0), fps=15, duration_s=5.0)
+    with EventLog(tmp_path / "e.jsonl") as log:
+        log.record(events, frame_index=0, image=_frame(1), peak_frame_index=0)
+    rec = json.loads((tmp_path / "e.jsonl").read_text())
+    assert rec["type"] == "episode" and rec["snapshot"] is None
+    from drivercam.errors import SinkError
+
+    with pytest.raises(SinkError, match="missing"):
+        EventLog(tmp_path / "missing" / "e.jsonl")
+    with pytest.raises(SinkError, match="closed"):
+        log.record(events)
+
+
+# -- alert command ---------------------------------------------------------------
+
+
+def _alert_events(n: int) -> list[Event]:
+    events, _ = run(between(0.0, 3.5 + 3.0 * (n - 1) + 0.1), fps=15, duration_s=4.0 + 3.0 * n)
+    alerts = [e for e in events if e.kind == "alert"]
+    assert len(alerts) == n
+    return events
+
+
+def _py(code: str, tmp_path: Path, name: str) -> str:
+    script = tmp_path / f"{name}.py"
+    script.write_text(code)
+    return f'"{sys.executable}" "{script}"'
+
+
+@pytest.mark.timeout(30)
+def test_alert_command_receives_event_json_on_stdin(tmp_path: Path) -> None:
+    out = tmp_path / "got.jsonl"
+    cmd = _py(f"import sys\nopen({str(out)!r}, 'a').write(sys.stdin.read() + '\\n')\n", tmp_path, "sink")
+    events = _alert_events(2)
+    with AlertCommand(cmd, timeout_s=10.0) as command:
+        command.send(events)  # starts/ends are filtered out
+    got = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [g["type"] for g in got] == ["alert", "alert"]
+    assert [g["alert_number"] for g in got] == [1, 2]
+    assert command.succeeded == 2 and command.failed == 0
+
+
+@pytest.mark.timeout(30)
+def test_alert_command_never_blocks_and_failures_are_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    slow = _py("import time\ntime.sleep(20)\n", tmp_path, "slow")
+    events = _alert_events(3)
+    command = AlertCommand(slow, timeout_s=0.5, max_pending=1)
+    t0 = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="drivercam.episodes"):
+        command.send(events)
+        sent_in = time.monotonic() - t0
+        command.close()
+    assert sent_in < 0.2
+    assert time.monotonic() - t0 < 6.0  # killed at its timeout, not after 20 s
+    assert command.failed >= 1 and command.dropped >= 1
+    assert "killed" in caplog.text
+
+    caplog.clear()
+    failing = _py("import sys\nsys.stderr.write('no speaker\\n')\nsys.exit(3)\n", tmp_path, "fail")
+    with caplog.at_level(logging.WARNING, logger="drivercam.episodes"):
+        with AlertCommand(failing, timeout_s=5.0) as command:
+            command.send(events[:2])
+    assert command.failed == 1 and command.succeeded == 0
+    assert "exited with 3: no speaker" in caplog.text
+    with pytest.raises(ValueError, match="command"):
+        AlertCommand("  ")
