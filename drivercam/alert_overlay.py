@@ -1,0 +1,89 @@
+"""The distraction alert drawn on a frame: a red border and a red banner.
+
+``draw_alert`` is meant to go on top of :func:`drivercam.overlay.render_overlay`:
+the border frames the whole picture and the banner sits along the bottom
+edge (or the top), where it hides neither the driver nor the label banner.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+__all__ = ["ALERT_RED", "draw_alert", "format_alert"]
+
+ALERT_RED = (0, 0, 255)  # BGR
+_BANNER_RED = (0, 0, 210)
+_WHITE = (255, 255, 255)
+_FONT = cv2.FONT_HERSHEY_DUPLEX
+
+
+def format_alert(label: str, elapsed_s: float) -> str:
+    """The banner text: ``"DISTRACTED: <label> 4.2 s"``."""
+    return f"DISTRACTED: {label} {elapsed_s:.1f} s"
+
+
+def _fit_text(text: str, max_width: int, scale: float, thickness: int) -> tuple[str, float]:
+    """Shrink the font down to a floor, then cut the text with '...' until it fits."""
+    floor = 0.3
+    while scale > floor and cv2.getTextSize(text, _FONT, scale, thickness)[0][0] > max_width:
+        scale = max(floor, scale * 0.9)
+    while len(text) > 4 and cv2.getTextSize(text, _FONT, scale, thickness)[0][0] > max_width:
+        text = text[: len(text) - 4] + "..."
+    return text, scale
+
+
+def draw_alert(
+    image: np.ndarray,
+    *,
+    label: str,
+    elapsed_s: float,
+    position: str = "bottom",
+) -> np.ndarray:
+    """Return a copy of ``image`` with a red border and a ``DISTRACTED`` banner.
+
+    The border is about 2.5 % of the shorter side (at least 3 px) on every
+    edge; the banner spans the width inside it, white text on solid red, the
+    font sized to the frame and shrunk (then the label shortened) to fit.
+
+    Args:
+        image: BGR uint8 (H, W, 3) frame; not modified.
+        label: the distraction, e.g. ``"texting - right"``.
+        elapsed_s: seconds since the episode started, shown to 0.1 s.
+        position: ``"bottom"`` or ``"top"`` edge for the banner.
+
+    Returns:
+        A new BGR uint8 image of the same shape.
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be a BGR uint8 (H, W, 3) array, got {image.dtype} {image.shape}")
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
+    if isinstance(elapsed_s, bool) or not isinstance(elapsed_s, (int, float)) or not math.isfinite(elapsed_s):
+        raise ValueError(f"elapsed_s must be a finite number of seconds, got {elapsed_s!r}")
+    if position not in ("bottom", "top"):
+        raise ValueError(f"position must be 'bottom' or 'top', got {position!r}")
+
+    out = image.copy()
+    h, w = out.shape[:2]
+    short = min(h, w)
+    border = max(3, round(0.025 * short))
+    out[:border] = ALERT_RED
+    out[h - border :] = ALERT_RED
+    out[:, :border] = ALERT_RED
+    out[:, w - border :] = ALERT_RED
+
+    thickness = max(1, round(short / 240))
+    pad = max(2, round(0.02 * short))
+    text, scale = _fit_text(format_alert(label, max(0.0, float(elapsed_s))), w - 2 * border - 2 * pad, short / 400, thickness)
+    (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, scale, thickness)
+    banner_h = min(h - 2 * border, text_h + baseline + 2 * pad)
+    y0 = h - border - banner_h if position == "bottom" else border
+    out[y0 : y0 + banner_h, border : w - border] = _BANNER_RED
+    x = max(border + pad, (w - text_w) // 2)
+    cv2.putText(out, text, (x, y0 + pad + text_h), _FONT, scale, _WHITE, thickness, cv2.LINE_AA)
+    return out
