@@ -1,0 +1,515 @@
+"""Outputs: an H.264 MP4 writer (with the input's audio), a JSONL log, a window.
+
+This is the only module that writes video files or opens windows. Every sink
+opens its output at construction, so a bad path fails before any work is done,
+and is a context manager whose ``close()`` is idempotent: an exception or
+Ctrl-C in the middle of a run still leaves a playable MP4 of the frames done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, TypeVar
+
+import av
+import cv2
+import numpy as np
+
+from drivercam.errors import SinkError
+
+logger = logging.getLogger(__name__)
+
+_S = TypeVar("_S", bound="_SinkBase")
+
+
+class _SinkBase:
+    """Context-manager plumbing shared by every sink."""
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _reason(exc: BaseException) -> str:
+    strerror = getattr(exc, "strerror", None)
+    return str(strerror) if strerror else str(exc)
+
+
+# --------------------------------------------------------------------------- MP4
+
+
+class Mp4Sink(_SinkBase):
+    """Write BGR frames to an H.264 (yuv420p) MP4 that browsers play.
+
+    Each :meth:`write` produces exactly one output frame whose pts comes from
+    the input frame's ``time_s``, so the timing of the input (including
+    variable frame rates and dropped live frames) is preserved. Odd sizes are
+    padded to even by repeating the last row/column (yuv420p needs even sizes);
+    frames of a different size than declared are letterboxed into it.
+
+    With ``audio_from``, the first audio stream of that input video is copied
+    (remuxed, not re-encoded) into the output, interleaved with the video up to
+    the end of the last frame written, so a run stopped early keeps its sound.
+    Audio times are measured from the input container's start, the same origin
+    :class:`drivercam.sources.VideoFileSource` uses for ``time_s``.
+
+    Args:
+        path: the output file (.mp4 recommended; the suffix picks the container).
+        width: frame width of the images to be written.
+        height: frame height of the images to be written.
+        fps: nominal frame rate (used for the last frame's duration and rate control).
+        time_base: pts unit in seconds (default 1/90000, exact for 15, 25, 30 and 29.97 fps).
+        audio_from: an input video whose audio track to copy; ignored (with a log
+            message) if it has none.
+        crf: libx264 constant rate factor (0-51, lower is better quality).
+        preset: libx264 speed preset.
+        codec: FFmpeg encoder name.
+
+    Raises:
+        SinkError: at construction when the path cannot be written, the encoder
+            is missing, or ``audio_from`` cannot be opened.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        width: int,
+        height: int,
+        fps: float,
+        time_base: Fraction | None = None,
+        audio_from: str | Path | None = None,
+        crf: int = 23,
+        preset: str = "veryfast",
+        codec: str = "libx264",
+    ) -> None:
+        if not isinstance(width, (int, np.integer)) or not isinstance(height, (int, np.integer)):
+            raise TypeError(f"width and height must be ints, got {width!r} and {height!r}")
+        if width <= 0 or height <= 0:
+            raise ValueError(f"width and height must be > 0, got {width}x{height}")
+        if not fps > 0 or not math.isfinite(fps):
+            raise ValueError(f"fps must be a positive number, got {fps!r}")
+        if not 0 <= crf <= 51:
+            raise ValueError(f"crf must be in [0, 51], got {crf!r}")
+        if codec not in av.codecs_available:
+            raise SinkError(
+                f"this PyAV build has no {codec!r} encoder; install the PyAV wheel "
+                "(pip install av), which includes libx264"
+            )
+        self.path = Path(path)
+        self.width = int(width)
+        self.height = int(height)
+        self.fps = float(fps)
+        self.time_base = Fraction(time_base) if time_base is not None else Fraction(1, 90000)
+        if self.time_base <= 0:
+            raise ValueError(f"time_base must be > 0, got {time_base!r}")
+        self._out_w = self.width + (self.width & 1)
+        self._out_h = self.height + (self.height & 1)
+        self._frame_ticks = max(1, round(1 / (self.fps * self.time_base)))
+        self._last_pts: int | None = None
+        self._closed = False
+        self.frames_written = 0
+        self._warned_size = False
+
+        suffix = self.path.suffix.lower()
+        options = {"movflags": "+faststart"} if suffix in ("", ".mp4", ".m4v", ".mov") else {}
+        try:
+            self._container = av.open(
+                str(self.path), "w", format="mp4" if suffix == "" else None, options=options
+            )
+        except (av.FFmpegError, ValueError, OSError) as exc:
+            raise SinkError(
+                f"cannot write video {str(self.path)!r}: {_reason(exc)}; use a .mp4 path"
+            ) from exc
+        self._audio: _AudioCopy | None = None
+        try:
+            stream = self._container.add_stream(codec, rate=Fraction(self.fps).limit_denominator(1001))
+            stream.width = self._out_w
+            stream.height = self._out_h
+            stream.pix_fmt = "yuv420p"
+            stream.time_base = self.time_base
+            # The encoder's own time base defaults to 1/fps, which would round
+            # away sub-frame timing; give it the fine one too.
+            stream.codec_context.time_base = self.time_base
+            if codec == "libx264":
+                stream.options = {"crf": str(crf), "preset": preset}
+            self._video = stream
+            if audio_from is not None:
+                self._audio = _AudioCopy.open(Path(audio_from), self._container)
+            # Writing the header opens the file: an unwritable path fails here.
+            self._container.start_encoding()
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            self._abort()
+            raise SinkError(
+                f"cannot write video {str(self.path)!r}: {_reason(exc)}; "
+                "check that the folder exists and is writable"
+            ) from exc
+        except SinkError:
+            self._abort()
+            raise
+
+    @property
+    def has_audio(self) -> bool:
+        """Whether an audio track is being copied into the output."""
+        return self._audio is not None
+
+    def write(self, image: np.ndarray, time_s: float) -> None:
+        """Encode one BGR uint8 frame shown at ``time_s`` seconds.
+
+        Times that do not increase (a clock glitch, a repeated timestamp) are
+        nudged forward by one tick so that no frame is ever dropped.
+
+        Raises:
+            SinkError: if the sink is closed or the file cannot be written.
+        """
+        if self._closed:
+            raise SinkError(f"video {str(self.path)!r} is already closed; cannot write more frames")
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"image must be uint8 (H, W, 3) BGR, got {image.dtype} {image.shape}")
+        image = self._fit(image)
+        pts = max(0, round(time_s / self.time_base))
+        if self._last_pts is not None and pts <= self._last_pts:
+            pts = self._last_pts + 1
+        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        frame.pts = pts
+        frame.time_base = self.time_base
+        frame.duration = self._frame_ticks
+        try:
+            for packet in self._video.encode(frame):
+                self._container.mux(packet)
+            self._last_pts = pts
+            self.frames_written += 1
+            if self._audio is not None:
+                self._audio.copy_until(self._container, self._end_s())
+        except (av.FFmpegError, OSError) as exc:
+            raise SinkError(f"could not write to video {str(self.path)!r}: {_reason(exc)}") from exc
+
+    def _end_s(self) -> float:
+        """End time of the last frame written, in seconds."""
+        if self._last_pts is None:
+            return 0.0
+        return float((self._last_pts + self._frame_ticks) * self.time_base)
+
+    def _fit(self, image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        if (w, h) != (self.width, self.height):
+            if not self._warned_size:
+                logger.warning(
+                    "frame is %dx%d but %s was opened for %dx%d; letterboxing",
+                    w, h, self.path, self.width, self.height,
+                )
+                self._warned_size = True
+            image = letterbox(image, self.width, self.height)
+        if (self._out_w, self._out_h) != (self.width, self.height):
+            image = cv2.copyMakeBorder(
+                image, 0, self._out_h - self.height, 0, self._out_w - self.width, cv2.BORDER_REPLICATE
+            )
+        return np.ascontiguousarray(image)
+
+    def close(self) -> None:
+        """Flush the encoder, write the index and close the file. Idempotent.
+
+        Raises:
+            SinkError: if the file cannot be finalised (e.g. the disk is full).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for packet in self._video.encode(None):
+                self._container.mux(packet)
+            if self._audio is not None:
+                self._audio.copy_until(self._container, self._end_s())
+            self._container.close()
+        except (av.FFmpegError, OSError) as exc:
+            self._abort()
+            raise SinkError(f"could not finish video {str(self.path)!r}: {_reason(exc)}") from exc
+        finally:
+            if self._audio is not None:
+                self._audio.close()
+        logger.info("wrote %d frames to %s", self.frames_written, self.path)
+
+    def _abort(self) -> None:
+        """Close whatever is open without raising (used on failure paths)."""
+        self._closed = True
+        if self._audio is not None:
+            self._audio.close()
+        try:
+            self._container.close()
+        except (av.FFmpegError, OSError) as exc:
+            logger.debug("closing %s after a failure: %s", self.path, exc)
+
+    def __repr__(self) -> str:
+        return f"Mp4Sink({str(self.path)!r}, {self.width}x{self.height}, fps={self.fps:g})"
+
+
+class _AudioCopy:
+    """Remux packets of an input's audio stream into an output, in time order."""
+
+    def __init__(self, path: Path, source: Any, in_stream: Any, out_stream: Any) -> None:
+        self.path = path
+        self._source = source
+        self._in_stream = in_stream
+        self._out_stream = out_stream
+        start = source.start_time
+        # Same origin as VideoFileSource.time_s: the container's start time.
+        self._offset = round(Fraction(start, av.time_base) / in_stream.time_base) if start else 0
+        self._packets: Iterator[Any] | None = source.demux(in_stream)
+        self._pending: Any = None
+        self.copied = 0
+
+    @classmethod
+    def open(cls, path: Path, output: Any) -> _AudioCopy | None:
+        try:
+            source = av.open(str(path), "r")
+        except (av.FFmpegError, OSError) as exc:
+            raise SinkError(
+                f"cannot read audio from {str(path)!r}: {_reason(exc)}; check the input path"
+            ) from exc
+        if not source.streams.audio:
+            logger.info("%s has no audio track; the output will be silent", path)
+            source.close()
+            return None
+        in_stream = source.streams.audio[0]
+        try:
+            out_stream = output.add_stream_from_template(in_stream)
+        except (av.FFmpegError, ValueError) as exc:
+            source.close()
+            logger.warning("cannot copy the %s audio of %s into MP4 (%s); the output will be silent",
+                           in_stream.codec_context.name, path, exc)
+            return None
+        return cls(path, source, in_stream, out_stream)
+
+    def copy_until(self, output: Any, end_s: float) -> None:
+        """Mux every audio packet that starts before ``end_s`` and has not been copied yet."""
+        tb = self._in_stream.time_base
+        while self._packets is not None:
+            packet = self._pending
+            self._pending = None
+            if packet is None:
+                try:
+                    packet = next(self._packets)
+                except StopIteration:
+                    self._packets = None
+                    return
+                except (av.FFmpegError, OSError) as exc:
+                    logger.warning("audio of %s ends early: %s", self.path, _reason(exc))
+                    self._packets = None
+                    return
+            if packet.pts is None or packet.size == 0:
+                continue  # demuxer flush packet
+            if float((packet.pts - self._offset) * tb) >= end_s:
+                self._pending = packet
+                return
+            packet.pts -= self._offset
+            if packet.dts is not None:
+                packet.dts -= self._offset
+            packet.stream = self._out_stream
+            output.mux(packet)
+            self.copied += 1
+
+    def close(self) -> None:
+        self._packets = None
+        self._pending = None
+        self._source.close()
+
+
+def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale ``image`` to fit ``width`` x ``height`` keeping its aspect, centred on black."""
+    h, w = image.shape[:2]
+    scale = min(width / w, height / h)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    out = np.zeros((height, width, 3), np.uint8)
+    x, y = (width - new_w) // 2, (height - new_h) // 2
+    out[y : y + new_h, x : x + new_w] = resized
+    return out
+
+
+# --------------------------------------------------------------------------- JSONL
+
+
+class PredictionLog(_SinkBase):
+    """One JSON object per line, flushed per line so a crash loses nothing written.
+
+    NumPy scalars and arrays are converted to plain JSON; NaN and infinity
+    become ``null`` (JSON has no NaN).
+
+    Args:
+        path: the .jsonl file to create (overwritten if present).
+
+    Raises:
+        SinkError: at construction when the file cannot be created.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._file: IO[str] | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise SinkError(
+                f"cannot write prediction log {str(self.path)!r}: {_reason(exc)}; "
+                "check that the folder exists and is writable"
+            ) from exc
+        self.records_written = 0
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        """Append ``record`` as one line.
+
+        Raises:
+            SinkError: if the log is closed or the line cannot be written.
+        """
+        if self._file is None:
+            raise SinkError(f"prediction log {str(self.path)!r} is already closed")
+        line = json.dumps(_jsonable(record), ensure_ascii=False, allow_nan=False)
+        try:
+            self._file.write(line + "\n")
+            self._file.flush()
+        except OSError as exc:
+            raise SinkError(f"could not write to {str(self.path)!r}: {_reason(exc)}") from exc
+        self.records_written += 1
+
+    def close(self) -> None:
+        """Close the file. Idempotent."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert NumPy types to JSON types, and non-finite floats to None."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+# --------------------------------------------------------------------------- window
+
+_QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27: Esc
+_NO_WINDOW_FIX = "use --no-window (and -o out.mp4 to keep the video)"
+
+
+@lru_cache(maxsize=1)
+def probe_gui(timeout_s: float = 10.0) -> str | None:
+    """Say why OpenCV cannot open a window here, or None if it can.
+
+    A headless OpenCV build cannot show windows at all. On Linux, OpenCV's Qt
+    backend aborts the whole process when there is no display, so the first
+    window is opened in a throw-away child process. The answer is cached.
+    """
+    match = re.search(r"^\s*GUI:\s*(\S+)", cv2.getBuildInformation(), re.MULTILINE)
+    if match is not None and match.group(1).upper() == "NONE":
+        return "this OpenCV build has no GUI support (opencv-python-headless is installed)"
+    if sys.platform in ("win32", "darwin"):
+        return None
+    code = "import cv2; cv2.namedWindow('drivercam'); cv2.waitKey(1); cv2.destroyAllWindows()"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return f"opening a test window did not finish within {timeout_s:g} s"
+    except OSError as exc:
+        return f"could not test for a display: {exc}"
+    if proc.returncode == 0:
+        return None
+    lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+    detail = next((line for line in lines if "display" in line.lower()), lines[0] if lines else "")
+    return f"no display available ({detail})" if detail else "no display available"
+
+
+class WindowSink(_SinkBase):
+    """Show frames in an OpenCV window. Call every method on the main thread.
+
+    Args:
+        title: the window title.
+        gui_check: returns why no window can be opened, or None (default
+            :func:`probe_gui`); injectable for tests.
+        highgui: the module providing ``namedWindow``, ``imshow``, ``waitKey``,
+            ``getWindowProperty`` and ``destroyWindow`` (``cv2``; a fake in tests).
+
+    Raises:
+        SinkError: at construction when no window can be opened, saying to use ``--no-window``.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        *,
+        gui_check: Callable[[], str | None] = probe_gui,
+        highgui: Any = cv2,
+    ) -> None:
+        self.title = title
+        self._gui = highgui
+        self._closed = False
+        self._shown = False
+        reason = gui_check()
+        if reason is not None:
+            raise SinkError(f"cannot open a window: {reason}; {_NO_WINDOW_FIX}")
+        try:
+            self._gui.namedWindow(title, cv2.WINDOW_NORMAL)
+        except cv2.error as exc:
+            raise SinkError(f"cannot open a window: {_first_line(exc)}; {_NO_WINDOW_FIX}") from exc
+
+    def show(self, image: np.ndarray) -> bool:
+        """Display ``image``; False when the user pressed q or Esc or closed the window."""
+        if self._closed:
+            return False
+        try:
+            if self._shown and self._gui.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
+                return False  # closed with the mouse since the last frame
+            self._gui.imshow(self.title, image)
+            self._shown = True
+            key = int(self._gui.waitKey(1))
+            if key >= 0 and (key & 0xFF) in _QUIT_KEYS:
+                return False
+            return bool(self._gui.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1)
+        except cv2.error as exc:
+            raise SinkError(f"cannot show window {self.title!r}: {_first_line(exc)}; {_NO_WINDOW_FIX}") from exc
+
+    def close(self) -> None:
+        """Destroy the window. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._gui.destroyWindow(self.title)
+            self._gui.waitKey(1)  # let the GUI process the close
+        except cv2.error as exc:
+            logger.debug("destroying window %r: %s", self.title, exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[-1].strip() if text else type(exc).__name__
