@@ -1,0 +1,369 @@
+"""Drawing: CAM heatmap blend, label banner, top-k bars and a status HUD.
+
+Every public function returns a new image and never modifies its arguments.
+:func:`render_overlay` copies the frame once and draws the rest into that copy.
+It runs once per frame, so full-frame work stays in uint8 OpenCV calls
+(resize, colormap LUT, ``addWeighted``); banners and panels darken only their
+own rectangle. Text size follows the frame's shorter side, so the same layout
+is readable on 320x240 and on 1920x1080.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from drivercam.cam import normalize_cam, select_cam
+
+COLORMAPS: dict[str, int] = {
+    name[len("COLORMAP_"):].lower(): int(getattr(cv2, name))
+    for name in dir(cv2)
+    if name.startswith("COLORMAP_")
+}
+
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_WHITE = (255, 255, 255)
+_GREY = (200, 200, 200)
+_BAR_TOP = (0, 165, 255)  # orange, the predicted class
+_BAR_OTHER = (170, 140, 100)  # muted blue
+_BAR_TRACK = (70, 70, 70)
+_PANEL_DIM = 0.35  # panel background keeps 35 % of the picture's brightness
+
+
+@dataclass(frozen=True)
+class OverlayOptions:
+    """How :func:`render_overlay` draws.
+
+    Attributes:
+        alpha: heatmap opacity in [0, 1]; 0 shows only the frame.
+        colormap: an OpenCV colormap name without the ``COLORMAP_`` prefix
+            (``"jet"``, ``"turbo"``, ``"inferno"``, ...), any case.
+        show_heatmap: draw the CAM heatmap at all.
+        cam_class: class whose CAM is shown; None shows the predicted class.
+        top_k: how many classes the probability bars list.
+        show_bars: draw the top-k probability bars.
+    """
+
+    alpha: float = 0.45
+    colormap: str = "jet"
+    show_heatmap: bool = True
+    cam_class: int | None = None
+    top_k: int = 3
+    show_bars: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)):
+            raise TypeError(f"alpha must be a number, got {type(self.alpha).__name__}")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {self.alpha!r}")
+        if not isinstance(self.colormap, str):
+            raise TypeError(f"colormap must be a str, got {type(self.colormap).__name__}")
+        if self.colormap.lower() not in COLORMAPS:
+            raise ValueError(
+                f"unknown colormap {self.colormap!r}; choose one of {', '.join(sorted(COLORMAPS))}"
+            )
+        object.__setattr__(self, "colormap", self.colormap.lower())
+        if self.cam_class is not None:
+            if isinstance(self.cam_class, bool) or not isinstance(self.cam_class, int):
+                raise TypeError(f"cam_class must be an int or None, got {type(self.cam_class).__name__}")
+            if self.cam_class < 0:
+                raise ValueError(f"cam_class must be >= 0, got {self.cam_class!r}")
+        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int):
+            raise TypeError(f"top_k must be an int, got {type(self.top_k).__name__}")
+        if self.top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {self.top_k!r}")
+
+
+@dataclass(frozen=True)
+class _Style:
+    scale: float
+    thickness: int
+    margin: int
+
+    @classmethod
+    def for_shape(cls, shape: tuple[int, ...]) -> _Style:
+        ui = min(shape[0], shape[1]) / 480.0
+        return cls(
+            scale=max(0.4, 0.6 * ui),
+            thickness=max(1, round(1.2 * ui)),
+            margin=max(3, round(8 * ui)),
+        )
+
+    def text_size(self, text: str, scale: float | None = None) -> tuple[int, int, int]:
+        (w, h), baseline = cv2.getTextSize(text, _FONT, self.scale if scale is None else scale, self.thickness)
+        return w, h, baseline
+
+
+def _check_image(image: np.ndarray, name: str = "frame") -> None:
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"{name} must be a BGR uint8 (H, W, 3) array, got {image.dtype} {image.shape}")
+
+
+def _colormap_id(colormap: str | int) -> int:
+    if isinstance(colormap, str):
+        if colormap.lower() not in COLORMAPS:
+            raise ValueError(f"unknown colormap {colormap!r}; choose one of {', '.join(sorted(COLORMAPS))}")
+        return COLORMAPS[colormap.lower()]
+    return int(colormap)
+
+
+def colorize_cam(cam01: np.ndarray, colormap: str | int = "jet") -> np.ndarray:
+    """Map a [0, 1] float (or 0-255 uint8) (H, W) map to a BGR uint8 heatmap."""
+    if cam01.ndim != 2:
+        raise ValueError(f"cam must have shape (H, W), got {cam01.shape}")
+    levels = cam01 if cam01.dtype == np.uint8 else cv2.convertScaleAbs(cam01, alpha=255.0)
+    return cv2.applyColorMap(levels, _colormap_id(colormap))
+
+
+def blend_heatmap(frame: np.ndarray, heat_bgr: np.ndarray, alpha: float) -> np.ndarray:
+    """``alpha * heat + (1 - alpha) * frame`` as a new uint8 image.
+
+    alpha 0 returns a copy of ``frame``, alpha 1 a copy of ``heat_bgr``.
+    """
+    _check_image(frame)
+    _check_image(heat_bgr, "heat_bgr")
+    if frame.shape != heat_bgr.shape:
+        raise ValueError(f"heatmap shape {heat_bgr.shape} differs from frame shape {frame.shape}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
+    if alpha == 0.0:
+        return frame.copy()
+    if alpha == 1.0:
+        return heat_bgr.copy()
+    return cv2.addWeighted(heat_bgr, float(alpha), frame, 1.0 - float(alpha), 0.0)
+
+
+def _dim(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
+    h, w = image.shape[:2]
+    x0, x1 = max(0, x0), min(w, x1)
+    y0, y1 = max(0, y0), min(h, y1)
+    if x1 > x0 and y1 > y0:
+        image[y0:y1, x0:x1] = cv2.convertScaleAbs(image[y0:y1, x0:x1], alpha=_PANEL_DIM)
+
+
+def _fit(style: _Style, text: str, max_width: int) -> str:
+    """Shorten ``text`` with '..' until it fits in ``max_width`` pixels."""
+    if style.text_size(text)[0] <= max_width:
+        return text
+    for cut in range(len(text) - 1, 0, -1):
+        candidate = text[:cut].rstrip() + ".."
+        if style.text_size(candidate)[0] <= max_width:
+            return candidate
+    return ""
+
+
+def _put(image: np.ndarray, style: _Style, text: str, x: int, baseline_y: int, color: tuple[int, int, int]) -> None:
+    cv2.putText(image, text, (x, baseline_y), _FONT, style.scale, color, style.thickness, cv2.LINE_AA)
+
+
+def _draw_label_into(image: np.ndarray, style: _Style, label: str, confidence: float, subtitle: str | None) -> int:
+    """Banner across the top; returns its height in pixels."""
+    w = image.shape[1]
+    m = style.margin
+    lines = [f"{label}  {100.0 * confidence:.0f}%"]
+    if subtitle:
+        lines.append(subtitle)
+    _, text_h, baseline = style.text_size("Ag")
+    line_h = text_h + baseline + m // 2
+    height = m + line_h * len(lines) + m // 2
+    _dim(image, 0, 0, w, height)
+    for i, line in enumerate(lines):
+        color = _WHITE if i == 0 else _GREY
+        _put(image, style, _fit(style, line, w - 2 * m), m, m + text_h + i * line_h, color)
+    return height
+
+
+def _draw_bars_into(
+    image: np.ndarray,
+    style: _Style,
+    probs: np.ndarray,
+    labels: Sequence[str],
+    top_k: int,
+    highlight: int | None,
+) -> None:
+    """Top-k panel in the bottom-left corner: label + percentage, bar beneath."""
+    h, w = image.shape[:2]
+    m = style.margin
+    k = min(top_k, len(probs))
+    order = np.argsort(-probs, kind="stable")[:k]
+    _, text_h, baseline = style.text_size("Ag")
+    bar_h = max(3, text_h // 2)
+    row_h = text_h + baseline + bar_h + m // 2
+    panel_w = min(w - 2 * m, max(w // 2, round(220 * style.scale)))
+    panel_h = m + k * row_h
+    x0, y0 = m, h - m - panel_h
+    _dim(image, x0, y0, x0 + panel_w, y0 + panel_h)
+    inner_w = panel_w - 2 * m
+    for row, c in enumerate(order):
+        p = float(probs[c])
+        top = y0 + m // 2 + row * row_h
+        pct = f"{100.0 * p:.0f}%"
+        pct_w = style.text_size(pct)[0]
+        text = _fit(style, str(labels[c]), inner_w - pct_w - m)
+        _put(image, style, text, x0 + m, top + text_h, _WHITE)
+        _put(image, style, pct, x0 + panel_w - m - pct_w, top + text_h, _WHITE)
+        bar_y = top + text_h + baseline
+        cv2.rectangle(image, (x0 + m, bar_y), (x0 + m + inner_w, bar_y + bar_h), _BAR_TRACK, cv2.FILLED)
+        fill = round(inner_w * min(max(p, 0.0), 1.0))
+        if fill > 0:
+            color = _BAR_TOP if (highlight is not None and c == highlight) else _BAR_OTHER
+            cv2.rectangle(image, (x0 + m, bar_y), (x0 + m + fill, bar_y + bar_h), color, cv2.FILLED)
+
+
+def _hud_text(fps: float | None, inference_ms: float | None, dropped: int | None) -> str:
+    parts = []
+    if fps is not None and math.isfinite(fps):
+        parts.append(f"{fps:.1f} fps")
+    if inference_ms is not None and math.isfinite(inference_ms):
+        parts.append(f"{inference_ms:.1f} ms")
+    if dropped is not None:
+        parts.append(f"{dropped} dropped")
+    return "  ".join(parts)
+
+
+def _draw_hud_into(image: np.ndarray, style: _Style, text: str, top: int) -> None:
+    """Right-aligned status box just below ``top``."""
+    if not text:
+        return
+    w = image.shape[1]
+    m = style.margin
+    text = _fit(style, text, w - 4 * m)
+    text_w, text_h, baseline = style.text_size(text)
+    box_w, box_h = text_w + 2 * m, text_h + baseline + m
+    x0 = w - m - box_w
+    _dim(image, x0, top, x0 + box_w, top + box_h)
+    _put(image, style, text, x0 + m, top + m // 2 + text_h, _WHITE)
+
+
+def _check_scores(probs: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    probs = np.asarray(probs)
+    if probs.ndim != 1:
+        raise ValueError(f"probs must have shape (C,), got {probs.shape}")
+    if len(labels) != probs.shape[0]:
+        raise ValueError(f"got {len(labels)} labels for {probs.shape[0]} class scores")
+    return probs
+
+
+def draw_label(image: np.ndarray, label: str, confidence: float, *, subtitle: str | None = None) -> np.ndarray:
+    """Return a copy of ``image`` with a banner: ``label  NN%`` (and an optional second line)."""
+    _check_image(image, "image")
+    out = image.copy()
+    _draw_label_into(out, _Style.for_shape(out.shape), label, confidence, subtitle)
+    return out
+
+
+def draw_probability_bars(
+    image: np.ndarray,
+    probs: np.ndarray,
+    labels: Sequence[str],
+    top_k: int = 3,
+    *,
+    highlight: int | None = None,
+) -> np.ndarray:
+    """Return a copy of ``image`` with the ``top_k`` classes as a small bar chart.
+
+    Args:
+        highlight: class index drawn in the accent colour (usually the prediction).
+    """
+    _check_image(image, "image")
+    probs = _check_scores(probs, labels)
+    if top_k < 1:
+        raise ValueError(f"top_k must be >= 1, got {top_k!r}")
+    out = image.copy()
+    _draw_bars_into(out, _Style.for_shape(out.shape), probs, labels, top_k, highlight)
+    return out
+
+
+def draw_hud(
+    image: np.ndarray,
+    fps: float | None = None,
+    inference_ms: float | None = None,
+    dropped: int | None = None,
+) -> np.ndarray:
+    """Return a copy of ``image`` with ``fps / inference ms / dropped`` in the top-right corner."""
+    _check_image(image, "image")
+    out = image.copy()
+    _draw_hud_into(out, _Style.for_shape(out.shape), _hud_text(fps, inference_ms, dropped), 0)
+    return out
+
+
+def heatmap_for_frame(cams: np.ndarray, class_index: int, frame_shape: tuple[int, ...], colormap: str | int) -> np.ndarray:
+    """BGR uint8 heatmap of one class at the frame's size.
+
+    Same map as ``colorize_cam(cam_for_frame(...))`` up to one grey level, but
+    quantises to uint8 at model resolution so the full-frame resize and the
+    colormap run on uint8 (several times faster on large frames).
+    """
+    levels = cv2.convertScaleAbs(normalize_cam(select_cam(cams, class_index)), alpha=255.0)
+    height, width = frame_shape[:2]
+    if levels.shape != (height, width):
+        levels = cv2.resize(levels, (width, height), interpolation=cv2.INTER_LINEAR)
+    return cv2.applyColorMap(levels, _colormap_id(colormap))
+
+
+def render_overlay(
+    frame: np.ndarray,
+    probs: np.ndarray,
+    cams: np.ndarray,
+    labels: Sequence[str],
+    options: OverlayOptions | None = None,
+    *,
+    fps: float | None = None,
+    inference_ms: float | None = None,
+    dropped: int | None = None,
+) -> np.ndarray:
+    """Draw heatmap, label banner, top-k bars and HUD on a copy of ``frame``.
+
+    Args:
+        frame: BGR uint8 (H, W, 3) frame the prediction was computed on.
+        probs: (C,) class probabilities.
+        cams: (C, h, w) raw class activation maps.
+        labels: C class labels.
+        options: drawing options; defaults to ``OverlayOptions()``.
+        fps, inference_ms, dropped: HUD values; the HUD shows those not None.
+
+    Raises:
+        ValueError: shapes disagree, or ``options.cam_class`` is not a class index.
+    """
+    options = options or OverlayOptions()
+    _check_image(frame)
+    probs = _check_scores(probs, labels)
+    if cams.ndim != 3 or cams.shape[0] != probs.shape[0]:
+        raise ValueError(f"cams must have shape ({probs.shape[0]}, h, w), got {cams.shape}")
+    predicted = int(np.argmax(probs))
+    cam_class = predicted if options.cam_class is None else options.cam_class
+    if cam_class >= probs.shape[0]:
+        raise ValueError(f"cam_class {cam_class} is not a class index; the model has {probs.shape[0]} classes")
+
+    if options.show_heatmap and options.alpha > 0.0:
+        heat = heatmap_for_frame(cams, cam_class, frame.shape, options.colormap)
+        out = blend_heatmap(frame, heat, options.alpha)
+    else:
+        out = frame.copy()
+
+    style = _Style.for_shape(out.shape)
+    subtitle = f"heatmap: {labels[cam_class]}" if cam_class != predicted and options.show_heatmap else None
+    banner_h = _draw_label_into(out, style, str(labels[predicted]), float(probs[predicted]), subtitle)
+    if options.show_bars:
+        _draw_bars_into(out, style, probs, labels, options.top_k, predicted)
+    _draw_hud_into(out, style, _hud_text(fps, inference_ms, dropped), banner_h)
+    return out
+
+
+__all__ = [
+    "COLORMAPS",
+    "OverlayOptions",
+    "blend_heatmap",
+    "colorize_cam",
+    "draw_hud",
+    "draw_label",
+    "draw_probability_bars",
+    "heatmap_for_frame",
+    "render_overlay",
+]

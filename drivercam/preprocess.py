@@ -1,0 +1,98 @@
+"""BGR uint8 frames -> the model's uint8 NHWC input batch.
+
+The model does its own casting, normalisation and transposing (see
+docs/model-contract.md), so all that is left here is resizing and, for an RGB
+model, swapping channels. Both write straight into one preallocated batch
+buffer, so a frame costs no allocation beyond what OpenCV needs internally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+COLOR_ORDERS = ("BGR", "RGB")
+
+
+def interpolation_for(src_hw: tuple[int, int], dst_hw: tuple[int, int]) -> int:
+    """Pick the OpenCV interpolation for resizing ``src_hw`` to ``dst_hw``.
+
+    INTER_AREA when shrinking in both directions (it averages, so fine detail
+    does not alias); INTER_LINEAR otherwise (INTER_AREA enlarges like nearest).
+    """
+    shrinking = dst_hw[0] <= src_hw[0] and dst_hw[1] <= src_hw[1]
+    return cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+
+
+class Preprocessor:
+    """Resize BGR frames into a reusable (N, height, width, 3) uint8 buffer.
+
+    Not thread-safe: the returned batch is a view of the shared buffer and is
+    overwritten by the next call, so use it (run the model) before calling again.
+
+    Args:
+        height: model input height.
+        width: model input width.
+        color_order: channel order the model expects, ``"BGR"`` or ``"RGB"``.
+        max_batch: batch size to preallocate for; a larger batch grows the buffer.
+    """
+
+    def __init__(self, height: int, width: int, color_order: str = "BGR", max_batch: int = 1) -> None:
+        for name, value in (("height", height), ("width", width), ("max_batch", max_batch)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value!r}")
+        if color_order not in COLOR_ORDERS:
+            raise ValueError(f"color_order must be one of {COLOR_ORDERS}, got {color_order!r}")
+        self.height = int(height)
+        self.width = int(width)
+        self.color_order = color_order
+        self._buffer = np.zeros((int(max_batch), self.height, self.width, 3), np.uint8)
+
+    @property
+    def capacity(self) -> int:
+        """How many frames the buffer holds without growing."""
+        return int(self._buffer.shape[0])
+
+    def __call__(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Resize ``images`` into the buffer and return the (N, H, W, 3) view.
+
+        Args:
+            images: BGR uint8 (h, w, 3) frames of any size.
+
+        Raises:
+            TypeError: an image is not a numpy array.
+            ValueError: an image is not uint8 (h, w, 3), or ``images`` is empty.
+        """
+        n = len(images)
+        if n == 0:
+            raise ValueError("images is empty; pass at least one BGR frame")
+        if n > self.capacity:
+            self._buffer = np.zeros((n, self.height, self.width, 3), np.uint8)
+        batch = self._buffer[:n]
+        for i, image in enumerate(images):
+            self._write(image, batch[i], i)
+        return batch
+
+    def _write(self, image: np.ndarray, out: np.ndarray, i: int) -> None:
+        if not isinstance(image, np.ndarray):
+            raise TypeError(f"image {i} must be a numpy array, got {type(image).__name__}")
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(
+                f"image {i} must be a BGR uint8 (h, w, 3) array, got {image.dtype} {image.shape}"
+            )
+        if image.shape[:2] == (self.height, self.width):
+            out[...] = image
+        else:
+            cv2.resize(
+                image,
+                (self.width, self.height),
+                dst=out,
+                interpolation=interpolation_for(image.shape[:2], (self.height, self.width)),
+            )
+        if self.color_order == "RGB":
+            # In place: BGR2RGB is a pure channel swap, safe with src is dst.
+            cv2.cvtColor(out, cv2.COLOR_BGR2RGB, dst=out)

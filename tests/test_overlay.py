@@ -1,0 +1,265 @@
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from drivercam.cam import cam_for_frame
+from drivercam.overlay import (
+    COLORMAPS,
+    OverlayOptions,
+    blend_heatmap,
+    colorize_cam,
+    draw_hud,
+    draw_label,
+    draw_probability_bars,
+    heatmap_for_frame,
+    render_overlay,
+)
+from tiny_models import STATEFARM_LABELS
+
+LABELS = STATEFARM_LABELS
+
+
+def _frame(h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def _scores(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.full(10, 0.5)).astype(np.float32)
+    cams = rng.standard_normal((10, 12, 16)).astype(np.float32)
+    return probs, cams
+
+
+def _changed_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.flatnonzero((a != b).any(axis=(1, 2)))
+
+
+# -- options
+
+
+def test_options_defaults_and_colormap_names() -> None:
+    opts = OverlayOptions()
+    assert 0.0 <= opts.alpha <= 1.0 and opts.cam_class is None and opts.top_k >= 1
+    for name in ("jet", "turbo", "inferno", "JET"):
+        assert OverlayOptions(colormap=name).colormap == name.lower()
+    assert "viridis" in COLORMAPS
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"alpha": -0.1}, ValueError, r"alpha must be in \[0, 1\], got -0.1"),
+        ({"alpha": 1.5}, ValueError, "alpha"),
+        ({"alpha": "0.5"}, TypeError, "alpha"),
+        ({"alpha": True}, TypeError, "alpha"),
+        ({"colormap": "rainbowish"}, ValueError, "unknown colormap 'rainbowish'.*jet"),
+        ({"colormap": 2}, TypeError, "colormap"),
+        ({"cam_class": -1}, ValueError, "cam_class"),
+        ({"cam_class": 1.0}, TypeError, "cam_class"),
+        ({"top_k": 0}, ValueError, "top_k"),
+    ],
+)
+def test_bad_options_are_rejected(kwargs: dict, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        OverlayOptions(**kwargs)
+
+
+# -- heatmap
+
+
+def test_colorize_cam_is_the_opencv_colormap_of_the_levels() -> None:
+    cam = np.array([[0.0, 0.5], [1.0, 0.25]], np.float32)
+    levels = np.array([[0, 128], [255, 64]], np.uint8)
+    expected = cv2.applyColorMap(levels, cv2.COLORMAP_TURBO)
+    np.testing.assert_array_equal(colorize_cam(cam, "turbo"), expected)
+    np.testing.assert_array_equal(colorize_cam(levels, "turbo"), expected)
+    assert colorize_cam(cam).shape == (2, 2, 3)
+    with pytest.raises(ValueError, match="colormap"):
+        colorize_cam(cam, "nope")
+
+
+def test_fast_heatmap_is_within_one_level_of_the_float_path() -> None:
+    _, cams = _scores()
+    shape = (480, 640, 3)
+    fast = heatmap_for_frame(cams, 3, shape, "jet")
+    levels = np.clip(np.rint(cam_for_frame(cams, 3, shape) * 255), 0, 255).astype(int)
+    lut = cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], cv2.COLORMAP_JET)[:, 0]
+    ok = np.zeros(shape[:2], bool)
+    for d in (-1, 0, 1):
+        ok |= (fast == lut[np.clip(levels + d, 0, 255)]).all(axis=2)
+    assert ok.all()
+
+
+def test_blend_alpha_limits_and_midpoint() -> None:
+    frame = np.full((4, 6, 3), 100, np.uint8)
+    heat = np.full((4, 6, 3), 200, np.uint8)
+    zero = blend_heatmap(frame, heat, 0.0)
+    np.testing.assert_array_equal(zero, frame)
+    assert zero is not frame
+    np.testing.assert_array_equal(blend_heatmap(frame, heat, 1.0), heat)
+    np.testing.assert_array_equal(blend_heatmap(frame, heat, 0.5), np.full((4, 6, 3), 150, np.uint8))
+    np.testing.assert_array_equal(blend_heatmap(frame, heat, 0.25), np.full((4, 6, 3), 125, np.uint8))
+    assert (frame == 100).all() and (heat == 200).all()
+
+
+def test_blend_rejects_mismatches() -> None:
+    with pytest.raises(ValueError, match="differs"):
+        blend_heatmap(_frame(4, 6), _frame(4, 7), 0.5)
+    with pytest.raises(ValueError, match="alpha"):
+        blend_heatmap(_frame(4, 6), _frame(4, 6), 2.0)
+    with pytest.raises(ValueError, match="uint8"):
+        blend_heatmap(_frame(4, 6).astype(np.float32), _frame(4, 6), 0.5)
+
+
+# -- text
+
+
+@pytest.mark.parametrize("size", [(240, 320), (1080, 1920)])
+def test_draw_functions_return_new_images_and_leave_input_alone(size: tuple[int, int]) -> None:
+    frame = _frame(*size)
+    before = frame.copy()
+    probs, _ = _scores()
+    for out in (
+        draw_label(frame, "texting - right hand", 0.93),
+        draw_probability_bars(frame, probs, LABELS, 3, highlight=int(np.argmax(probs))),
+        draw_hud(frame, fps=29.97, inference_ms=8.4, dropped=2),
+    ):
+        assert out.shape == frame.shape and out.dtype == np.uint8
+        assert not np.shares_memory(out, frame)
+        assert (out != frame).any()
+    np.testing.assert_array_equal(frame, before)
+
+
+def test_label_banner_sits_on_top_and_scales_with_the_frame() -> None:
+    heights = []
+    for h, w in ((240, 320), (1080, 1920)):
+        frame = _frame(h, w)
+        rows = _changed_rows(draw_label(frame, "drinking", 0.5), frame)
+        assert rows[0] == 0
+        heights.append(rows[-1] + 1)
+    small, large = heights
+    assert 12 <= small <= 60  # text a 240-line screen can read, not a third of it
+    assert large > 3 * small
+
+
+def test_bars_sit_bottom_left_and_hud_right() -> None:
+    frame = _frame(480, 640)
+    probs, _ = _scores()
+    bars = draw_probability_bars(frame, probs, LABELS, 3)
+    changed = (bars != frame).any(axis=2)
+    ys, xs = np.nonzero(changed)
+    assert ys.min() > 480 // 2 and xs.max() < 640 * 0.75
+    hud = draw_hud(frame, fps=30.0)
+    ys, xs = np.nonzero((hud != frame).any(axis=2))
+    assert xs.min() > 640 // 2 and ys.max() < 480 // 4
+
+
+def test_more_bars_take_more_room() -> None:
+    frame = _frame(480, 640)
+    probs, _ = _scores()
+    one = len(_changed_rows(draw_probability_bars(frame, probs, LABELS, 1), frame))
+    three = len(_changed_rows(draw_probability_bars(frame, probs, LABELS, 3), frame))
+    assert three > 2 * one
+
+
+def test_hud_with_nothing_to_show_draws_nothing() -> None:
+    frame = _frame()
+    np.testing.assert_array_equal(draw_hud(frame), frame)
+
+
+def test_bars_reject_label_count_mismatch() -> None:
+    probs, _ = _scores()
+    with pytest.raises(ValueError, match="labels"):
+        draw_probability_bars(_frame(), probs, LABELS[:9])
+
+
+# -- render_overlay
+
+
+def test_render_does_not_mutate_inputs() -> None:
+    frame = _frame()
+    probs, cams = _scores()
+    copies = (frame.copy(), probs.copy(), cams.copy())
+    out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(cam_class=2), fps=30.0, inference_ms=5.0, dropped=1)
+    assert out.shape == frame.shape and out.dtype == np.uint8 and not np.shares_memory(out, frame)
+    for a, b in zip((frame, probs, cams), copies):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("opts", [OverlayOptions(alpha=0.0), OverlayOptions(show_heatmap=False)])
+def test_without_heatmap_the_middle_of_the_frame_is_untouched(opts: OverlayOptions) -> None:
+    frame = _frame(480, 640)
+    probs, cams = _scores()
+    out = render_overlay(frame, probs, cams, LABELS, opts)
+    np.testing.assert_array_equal(out[150:300, 400:600], frame[150:300, 400:600])
+
+
+def test_full_alpha_shows_the_heatmap_of_the_predicted_class() -> None:
+    frame = _frame(480, 640)
+    probs, cams = _scores()
+    out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, colormap="inferno"))
+    heat = heatmap_for_frame(cams, int(np.argmax(probs)), frame.shape, "inferno")
+    np.testing.assert_array_equal(out[150:300, 100:600], heat[150:300, 100:600])
+
+
+def test_half_alpha_blends_frame_and_heatmap() -> None:
+    frame = _frame(480, 640)
+    probs, cams = _scores()
+    out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=0.5, show_bars=False))
+    heat = heatmap_for_frame(cams, int(np.argmax(probs)), frame.shape, "jet")
+    expected = (frame[200:300, 100:600].astype(int) + heat[200:300, 100:600]) / 2
+    assert np.abs(out[200:300, 100:600] - expected).max() <= 1
+
+
+def test_cam_class_chooses_the_heatmap_and_is_bounds_checked() -> None:
+    frame = _frame(480, 640)
+    probs, cams = _scores()
+    predicted = int(np.argmax(probs))
+    other = (predicted + 1) % 10
+    shown = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, cam_class=other))
+    heat = heatmap_for_frame(cams, other, frame.shape, "jet")
+    np.testing.assert_array_equal(shown[150:300, 100:600], heat[150:300, 100:600])
+    with pytest.raises(ValueError, match="cam_class 10"):
+        render_overlay(frame, probs, cams, LABELS, OverlayOptions(cam_class=10))
+
+
+def test_hud_appears_only_when_given() -> None:
+    frame = _frame(480, 640)
+    probs, cams = _scores()
+    opts = OverlayOptions(alpha=0.0, show_bars=False)
+    plain = render_overlay(frame, probs, cams, LABELS, opts)
+    with_hud = render_overlay(frame, probs, cams, LABELS, opts, fps=25.0, inference_ms=3.2, dropped=0)
+    ys, xs = np.nonzero((plain != with_hud).any(axis=2))
+    assert len(ys) > 0 and xs.min() > 640 // 2
+
+
+@pytest.mark.parametrize(
+    "probs_shape, cams_shape, n_labels, match",
+    [
+        ((10,), (9, 12, 16), 10, "cams"),
+        ((10,), (10, 12), 10, "cams"),
+        ((1, 10), (10, 12, 16), 10, "probs"),
+        ((10,), (10, 12, 16), 9, "labels"),
+    ],
+)
+def test_render_rejects_inconsistent_shapes(
+    probs_shape: tuple[int, ...], cams_shape: tuple[int, ...], n_labels: int, match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        render_overlay(_frame(), np.full(probs_shape, 0.1, np.float32), np.zeros(cams_shape, np.float32), LABELS[:n_labels])
+
+
+def test_render_full_hd_is_fast_enough_for_video() -> None:
+    frame = _frame(1080, 1920)
+    probs, cams = _scores()
+    render_overlay(frame, probs, cams, LABELS)
+    start = time.perf_counter()
+    for _ in range(5):
+        render_overlay(frame, probs, cams, LABELS, fps=30.0, inference_ms=10.0, dropped=0)
+    per_frame = (time.perf_counter() - start) / 5
+    # About 5 ms on a laptop core; the bound only catches a pathological slowdown.
+    assert per_frame < 0.25
