@@ -58,8 +58,9 @@ class HeadError(ValueError):
 class CamModel(nn.Module):
     """uint8 BGR NHWC frames -> (softmax probabilities, all-class CAMs) in one pass."""
 
-    def __init__(self, net: nn.Module, *, color_order: str = "BGR") -> None:
+    def __init__(self, net: nn.Module, *, color_order: str = "BGR", include_cams: bool = True) -> None:
         super().__init__()
+        self.include_cams = include_cams
         if color_order not in ("BGR", "RGB"):
             raise ValueError(f"color_order must be 'BGR' or 'RGB', got {color_order!r}")
         self.net = net
@@ -69,13 +70,15 @@ class CamModel(nn.Module):
         self.register_buffer("cam_weight", fc.weight.detach().clone()[:, :, None, None])
         self.register_buffer("channel_order", torch.tensor([2, 1, 0] if color_order == "BGR" else [0, 1, 2]))
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | torch.Tensor:
         x = images.to(torch.float32).index_select(3, self.channel_order)
         x = ((x - IMAGENET_MEAN) / IMAGENET_STD).permute(0, 3, 1, 2)
         feats = self.net.features(x)
         logits = self.net._fc(feats.mean(dim=(2, 3)))
-        cams = F.conv2d(feats, self.cam_weight)
-        return torch.softmax(logits, dim=1), cams
+        probs = torch.softmax(logits, dim=1)
+        if not self.include_cams:
+            return probs
+        return probs, F.conv2d(feats, self.cam_weight)
 
 
 def check_gap_head(net: nn.Module, x: torch.Tensor, atol: float = 1e-4) -> None:
@@ -125,10 +128,20 @@ def real_photos(data: Path, subjects: list[str] | None, count: int, size: tuple[
 
 
 def export(
-    net: nn.Module, out: Path, *, input_size: tuple[int, int], stride: int, metadata: dict[str, str], opset: int = 17
+    net: nn.Module,
+    out: Path,
+    *,
+    input_size: tuple[int, int],
+    stride: int,
+    metadata: dict[str, str],
+    opset: int = 17,
+    include_cams: bool = True,
 ) -> None:
+    """Write the ONNX file; ``include_cams=False`` gives the same network without the
+    ``cams`` output (not a drivercam model; only for measuring what the CAM costs)."""
     h, w = input_size
-    wrapper = CamModel(net).eval()
+    wrapper = CamModel(net, include_cams=include_cams).eval()
+    outputs = ["probs", "cams"] if include_cams else ["probs"]
     dummy = torch.zeros(2, h, w, 3, dtype=torch.uint8)
     tmp = out.with_suffix(".tmp.onnx")
     torch.onnx.export(
@@ -136,8 +149,8 @@ def export(
         (dummy,),
         str(tmp),
         input_names=["images"],
-        output_names=["probs", "cams"],
-        dynamic_axes={"images": {0: "N"}, "probs": {0: "N"}, "cams": {0: "N"}},
+        output_names=outputs,
+        dynamic_axes={name: {0: "N"} for name in ["images", *outputs]},
         opset_version=opset,
         dynamo=False,
     )
