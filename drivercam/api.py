@@ -82,6 +82,7 @@ class Monitor:
                     default_model_path() if model is None else model,
                     device=device,
                     intra_op_threads=threads,
+                    max_batch=batch_size,
                 )
             else:
                 classifier = model

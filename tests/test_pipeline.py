@@ -11,10 +11,13 @@ import numpy as np
 import pytest
 
 import media
-from drivercam.errors import PipelineError, SourceError
+from drivercam.api import Monitor
+from drivercam.errors import ModelError, PipelineError, SourceError
+from drivercam.model import OnnxClassifier
 from drivercam.pipeline import FpsMeter, Pipeline
 from drivercam.sources import open_source
 from drivercam.types import Frame
+from tiny_models import TinyModel
 
 LABELS = ("safe", "texting", "phone")
 
@@ -316,3 +319,39 @@ def test_paced_file_is_live_and_drops_frames_behind_a_slow_model(tmp_path: Path,
         stats = pipeline.stats
     assert indices == sorted(set(indices))
     assert stats.dropped > 0 and len(indices) + stats.dropped == 30
+
+
+def test_real_tiny_onnx_model_on_a_real_clip_in_order(tiny_model: TinyModel, tmp_path: Path,
+                                                      no_thread_leak: None) -> None:
+    clip = media.write_video(tmp_path / "clip.mp4", frames=30, fps=15)
+    classifier = OnnxClassifier(tiny_model.path, device="cpu", intra_op_threads=1, max_batch=4)
+    with Pipeline(open_source(clip), classifier, batch_size=4) as pipeline:
+        results = list(pipeline)
+        stats = pipeline.stats
+    assert [r.frame.index for r in results] == list(range(30))
+    assert stats.frames_inferred == 30 and stats.dropped == 0 and stats.mean_inference_ms > 0
+    # Batched results equal the model run on each frame alone, and its numpy recomputation.
+    for result in results[::7]:
+        probs, cams = classifier([result.frame.image])
+        np.testing.assert_allclose(result.prediction.probs, probs[0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(result.prediction.cams, cams[0], rtol=1e-5, atol=1e-5)
+        assert result.prediction.cams.shape == (10, *tiny_model.cam_size)
+        assert result.prediction.label == tiny_model.labels[int(np.argmax(probs[0]))]
+
+
+def test_monitor_runs_a_clip_in_a_few_lines(tiny_model: TinyModel, tmp_path: Path, no_thread_leak: None) -> None:
+    clip = media.write_video(tmp_path / "clip.mp4", frames=12, fps=15)
+    with Monitor(clip, model=tiny_model.path, device="cpu", threads=1) as monitor:
+        assert monitor.labels == tiny_model.labels
+        results = list(monitor)
+        assert monitor.stats.frames_delivered == 12
+    assert [r.frame.index for r in results] == list(range(12))
+    assert all(r.prediction.cams.shape == (10, 3, 4) for r in results)
+
+
+def test_monitor_closes_the_source_when_the_model_fails(tmp_path: Path) -> None:
+    clip = media.write_video(tmp_path / "clip.mp4", frames=3, fps=15)
+    source = open_source(clip)
+    with pytest.raises(ModelError):
+        Monitor(source, model=tmp_path / "missing.onnx")
+    assert source.read() is None  # closed: nothing more is decoded

@@ -1,0 +1,7 @@
+"""``python -m drivercam``: the same as the ``drivercam`` command."""
+
+from __future__ import annotations
+
+from drivercam.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,556 @@
+"""The ``drivercam`` command line: ``live``, ``annotate`` and ``info``.
+
+This is the only module that reads ``argv`` and environment variables, writes
+to stdout and decides exit codes:
+
+* 0: success;
+* 1: a problem with the input, the model, an output or an option value: one
+  line ``drivercam: error: ...`` on stderr (a traceback too with ``-v``);
+* 2: a usage error (unknown option, missing argument), reported by argparse;
+* 130: interrupted with Ctrl-C; the MP4 written so far is closed and playable.
+
+Environment variables: ``DRIVERCAM_MODEL`` is the default for ``--model``.
+
+Prediction log (``--predictions P.jsonl``): one JSON object per annotated
+frame, in frame order::
+
+    {"frame": 12, "time_s": 0.8, "class_index": 3, "class_id": "c3",
+     "label": "texting - left hand", "confidence": 0.91,
+     "probs": {"c0": 0.01, "c1": 0.02, ...}, "source": "clip.mp4",
+     "inference_ms": 7.5}
+
+``probs`` maps every class id to its probability, in the model's class order.
+``source`` is the image path for image folders and the input path otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from drivercam.errors import DrivercamError, PipelineError, SourceError
+from drivercam.types import Result
+
+logger = logging.getLogger(__name__)
+
+PROG = "drivercam"
+MODEL_ENV = "DRIVERCAM_MODEL"
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+# Problems a user can fix by changing the input, the model, an option or a path.
+_USER_ERRORS = (DrivercamError, ValueError, OSError)
+
+
+# -- argument parsing ---------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    model = common.add_argument_group("model")
+    model.add_argument(
+        "--model", metavar="PATH",
+        help=f"drivercam ONNX model (default: ${MODEL_ENV}, else models/drivercam.onnx)",
+    )
+    model.add_argument(
+        "--device", default="auto",
+        help="ONNX Runtime device: auto, cpu, cuda, tensorrt, openvino, coreml, directml, rocm, "
+        "or a provider name (default: auto)",
+    )
+    model.add_argument("--threads", type=_positive_int, metavar="N", help="ONNX Runtime intra-op threads")
+    overlay = common.add_argument_group("overlay")
+    overlay.add_argument("--alpha", type=float, help="heatmap opacity in [0, 1]")
+    overlay.add_argument("--colormap", help="OpenCV colormap name, e.g. jet, turbo, inferno")
+    overlay.add_argument("--no-heatmap", action="store_true", help="draw labels only, no class activation map")
+    overlay.add_argument(
+        "--cam-class", metavar="CLASS",
+        help="show the map of this class (index, class id or label) instead of the predicted one",
+    )
+    overlay.add_argument("--top-k", type=_positive_int, metavar="K", help="number of class bars to draw")
+    common.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="show warnings and progress details (-vv: debug); tracebacks on errors",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with the ``live``, ``annotate`` and ``info`` subcommands."""
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Real-time driver-distraction monitor with class activation maps.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    live = commands.add_parser(
+        "live", parents=[common], help="monitor a camera, stream or file in real time",
+        description="Monitor a camera (or a stream, or a file played as a camera) in real time.",
+    )
+    live.add_argument(
+        "--source", default="0",
+        help="camera index, /dev/video*, rtsp/http URL, or a video file played in real time (default: 0)",
+    )
+    live.add_argument("--width", type=_positive_int, help="requested camera width")
+    live.add_argument("--height", type=_positive_int, help="requested camera height")
+    live.add_argument("--fps", type=_positive_float, help="requested camera frame rate")
+    live.add_argument("--no-window", action="store_true", help="do not open a window")
+    live.add_argument("--max-seconds", type=_positive_float, metavar="S", help="stop after S seconds")
+    live.add_argument("--output", metavar="OUT.mp4", help="also record the annotated video")
+    live.add_argument("--predictions", metavar="P.jsonl", help="write one JSON line per frame shown")
+
+    annotate = commands.add_parser(
+        "annotate", parents=[common], help="annotate a video file or image folder into an MP4",
+        description="Annotate every frame of a video file or image folder/glob into an H.264 MP4 "
+        "(input audio and timing kept).",
+    )
+    annotate.add_argument("input", metavar="INPUT", help="video file, image folder, or quoted glob")
+    annotate.add_argument("-o", "--output", required=True, metavar="OUTPUT.mp4", help="annotated MP4 to write")
+    annotate.add_argument("--predictions", metavar="P.jsonl", help="write one JSON line per frame")
+    annotate.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    annotate.add_argument("--fps", type=_positive_float, help="frame rate for an image folder")
+
+    info = commands.add_parser(
+        "info", parents=[common], help="show a model's labels, sizes, metadata and providers",
+        description="Show a model's labels, input and CAM sizes, metadata and execution providers.",
+    )
+    info.add_argument("model_path", nargs="?", metavar="MODEL", help="model to describe (default: --model)")
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("drivercam")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# -- entry point ----------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: arguments without the program name; None reads ``sys.argv``.
+
+    Returns:
+        The exit status (see the module docstring).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a usage error
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    _configure_logging(args.verbose)
+    commands = {"live": _run_live, "annotate": _run_annotate, "info": _run_info}
+    try:
+        return commands[args.command](args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _USER_ERRORS as error:
+        return _report_error(error, args.verbose)
+
+
+def _report_error(error: BaseException, verbose: int, suffix: str = "") -> int:
+    if verbose:
+        logger.error("details", exc_info=error)
+    print(f"{PROG}: error: {_one_line(error)}{suffix}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        text = f"{error.strerror}: {error.filename}"
+    return text or type(error).__name__
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time (works under redirection)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def _configure_logging(verbose: int) -> None:
+    package = logging.getLogger("drivercam")
+    for handler in list(package.handlers):
+        if isinstance(handler, _StderrHandler):
+            package.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s: %(message)s"))
+    package.addHandler(handler)
+    package.propagate = False
+    # Without -v only errors are logged: problems that end a run are reported
+    # once, as the single "drivercam: error:" line, not again as a warning.
+    package.setLevel(logging.ERROR if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
+    _quiet_opencv(verbose)
+
+
+def _quiet_opencv(verbose: int) -> None:
+    """Silence OpenCV's native log lines (e.g. every backend's failure to open a
+    missing camera) unless -v asks for details; drivercam reports the problem itself."""
+    import cv2
+
+    levels = cv2.utils.logging
+    level = levels.LOG_LEVEL_SILENT if verbose == 0 else levels.LOG_LEVEL_WARNING if verbose == 1 else levels.LOG_LEVEL_DEBUG
+    levels.setLogLevel(level)
+
+
+# -- shared helpers ---------------------------------------------------------------
+
+
+def _model_path(args: argparse.Namespace, explicit: str | None = None) -> Path:
+    from drivercam.model import default_model_path
+
+    chosen = explicit or args.model or os.environ.get(MODEL_ENV)
+    return Path(chosen) if chosen else default_model_path()
+
+
+def _overlay_options(args: argparse.Namespace, cam_class: int | None = None) -> Any:
+    from drivercam.overlay import OverlayOptions
+
+    kwargs: dict[str, Any] = {"show_heatmap": not args.no_heatmap, "cam_class": cam_class}
+    if args.alpha is not None:
+        kwargs["alpha"] = args.alpha
+    if args.colormap is not None:
+        kwargs["colormap"] = args.colormap
+    if args.top_k is not None:
+        kwargs["top_k"] = args.top_k
+    try:
+        return OverlayOptions(**kwargs)
+    except ValueError as error:
+        raise ValueError(f"{error}; check --alpha, --colormap and --top-k") from error
+
+
+def _resolve_cam_class(spec: str | None, labels: Sequence[str], class_ids: Sequence[str]) -> int | None:
+    """Turn ``--cam-class`` (index, class id or label) into a class index."""
+    if spec is None:
+        return None
+    text = spec.strip()
+    if text.lstrip("-").isdigit():
+        index = int(text)
+        if 0 <= index < len(labels):
+            return index
+    for names in (class_ids, labels):
+        lowered = [name.lower() for name in names]
+        if text.lower() in lowered:
+            return lowered.index(text.lower())
+    choices = ", ".join(f"{i}={cid} ({label})" for i, (cid, label) in enumerate(zip(class_ids, labels)))
+    raise ValueError(f"--cam-class {spec!r} is not a class of this model; choose one of {choices}")
+
+
+def _class_ids(classifier: Any) -> tuple[str, ...]:
+    ids = getattr(classifier, "class_ids", None)
+    return tuple(ids) if ids else tuple(f"c{i}" for i in range(len(classifier.labels)))
+
+
+def _prediction_record(result: Result, class_ids: Sequence[str], source: str) -> dict[str, Any]:
+    prediction = result.prediction
+    index = prediction.class_index
+    return {
+        "frame": result.frame.index,
+        "time_s": round(float(result.frame.time_s), 6),
+        "class_index": index,
+        "class_id": class_ids[index],
+        "label": prediction.label,
+        "confidence": round(prediction.confidence, 6),
+        "probs": {cid: round(float(p), 6) for cid, p in zip(class_ids, prediction.probs)},
+        "source": result.frame.source or source,
+        "inference_ms": round(result.inference_ms, 3),
+    }
+
+
+def _render(result: Result, options: Any, labels: Sequence[str], *, fps: float | None = None,
+            dropped: int | None = None) -> np.ndarray:
+    from drivercam.overlay import render_overlay
+
+    image: np.ndarray = render_overlay(
+        result.frame.image, result.prediction.probs, result.prediction.cams, labels, options,
+        fps=fps, inference_ms=result.inference_ms, dropped=dropped,
+    )
+    return image
+
+
+class _Progress:
+    """A one-line progress bar with ETA on a terminal; silent elsewhere."""
+
+    def __init__(self, total: int | None, stream: IO[str], *, min_interval_s: float = 0.25) -> None:
+        self.total = total
+        self.stream = stream
+        self.enabled = bool(total) and _isatty(stream)
+        self.min_interval_s = min_interval_s
+        self.start = time.monotonic()
+        self.last = -math.inf
+
+    def update(self, done: int, *, force: bool = False) -> None:
+        if not self.enabled or self.total is None:
+            return
+        now = time.monotonic()
+        if not force and now - self.last < self.min_interval_s:
+            return
+        self.last = now
+        elapsed = now - self.start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        total = max(self.total, done)
+        eta = (total - done) / rate if rate > 0 else 0.0
+        width = 30
+        filled = int(width * done / total) if total else width
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(
+            f"\r[{bar}] {done}/{total} {100 * done / total:5.1f}% {rate:5.1f} fps ETA {_clock(eta)} "
+        )
+        self.stream.flush()
+
+    def finish(self, done: int) -> None:
+        if self.enabled:
+            self.update(done, force=True)
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+@dataclass
+class _Outputs:
+    """The MP4 and JSONL outputs of a run, opened lazily once the frame size is known."""
+
+    video_path: str | None
+    predictions_path: str | None
+    fps: float
+    audio_from: str | None = None
+    width: int | None = None
+    height: int | None = None
+    written: int = 0
+    video: Any = None
+    log: Any = None
+
+    def open(self, stack: ExitStack) -> None:
+        from drivercam.sinks import PredictionLog
+
+        if self.predictions_path is not None:
+            self.log = PredictionLog(self.predictions_path)
+            stack.callback(self.log.close)
+        if self.video_path is not None and self.width and self.height:
+            self._open_video(stack)
+
+    def _open_video(self, stack: ExitStack) -> None:
+        from drivercam.sinks import Mp4Sink
+
+        assert self.video_path is not None and self.width and self.height
+        self.video = Mp4Sink(
+            self.video_path, width=self.width, height=self.height, fps=self.fps, audio_from=self.audio_from
+        )
+        stack.callback(self.video.close)
+
+    def write(self, stack: ExitStack, image: np.ndarray, time_s: float, record: dict[str, Any]) -> None:
+        if self.video_path is not None:
+            if self.video is None:
+                self.height, self.width = image.shape[:2]
+                self._open_video(stack)
+            self.video.write(image, time_s)  # a frame of another size is letterboxed
+        if self.log is not None:
+            self.log.write(record)
+        self.written += 1
+
+
+# -- annotate -------------------------------------------------------------------
+
+
+def _run_annotate(args: argparse.Namespace) -> int:
+    from drivercam.api import Monitor
+
+    _overlay_options(args)  # bad --alpha / --colormap fail before anything is opened
+    spec = args.input
+    if spec.isdigit() or spec.startswith(("/dev/video", "rtsp://", "rtmp://", "http://", "https://")):
+        raise ValueError(
+            f"annotate needs a video file or an image folder, got {spec!r}; use 'drivercam live --source {spec}'"
+        )
+    if Path(args.output).resolve() == Path(spec).resolve():
+        raise ValueError(f"output {args.output!r} would overwrite the input; choose another -o path")
+    monitor = Monitor(spec, _model_path(args), device=args.device, threads=args.threads, fps=args.fps, live=False)
+    started = time.monotonic()  # throughput of the run itself, not of loading the model
+    source = monitor.source
+    labels = monitor.labels
+    class_ids = _class_ids(monitor.classifier)
+    with ExitStack() as stack:
+        stack.callback(monitor.close)
+        options = _overlay_options(args, _resolve_cam_class(args.cam_class, labels, class_ids))
+        has_audio = bool(getattr(source, "has_audio", False))
+        outputs = _Outputs(
+            video_path=args.output,
+            predictions_path=args.predictions,
+            fps=float(source.fps) or 15.0,
+            audio_from=str(getattr(source, "path", spec)) if has_audio else None,
+            width=getattr(source, "width", None),
+            height=getattr(source, "height", None),
+        )
+        outputs.open(stack)
+        total = source.frame_count
+        if args.max_frames is not None:
+            total = min(total, args.max_frames) if total else args.max_frames
+        progress = _Progress(total, sys.stderr)
+        failure: PipelineError | None = None
+        try:
+            with monitor:
+                for result in monitor:
+                    image = _render(result, options, labels)
+                    outputs.write(stack, image, result.frame.time_s, _prediction_record(result, class_ids, spec))
+                    progress.update(outputs.written)
+                    if args.max_frames is not None and outputs.written >= args.max_frames:
+                        break
+        except PipelineError as error:
+            failure = error
+        except KeyboardInterrupt:
+            progress.finish(outputs.written)
+            stack.close()
+            print(f"{PROG}: interrupted; wrote {outputs.written} frames to {args.output}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        progress.finish(outputs.written)
+    elapsed = time.monotonic() - started
+    rate = outputs.written / elapsed if elapsed > 0 else 0.0
+    if failure is not None:
+        return _report_error(failure, args.verbose, f"; wrote {outputs.written} frames to {args.output}")
+    if outputs.written == 0:
+        raise SourceError(f"no frames could be read from {spec}; is it a valid video or image folder?")
+    print(f"annotated {outputs.written} frames in {elapsed:.1f} s ({rate:.1f} fps) -> {args.output}")
+    return EXIT_OK
+
+
+# -- live ------------------------------------------------------------------------
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    from drivercam.api import Monitor
+
+    _overlay_options(args)
+    spec: str | int = int(args.source) if args.source.isdigit() else args.source
+    started = time.monotonic()
+    monitor = Monitor(
+        spec, _model_path(args), device=args.device, threads=args.threads,
+        width=args.width, height=args.height, fps=args.fps, live=True,
+    )
+    labels = monitor.labels
+    class_ids = _class_ids(monitor.classifier)
+    shown = 0
+    with ExitStack() as stack:
+        stack.callback(monitor.close)
+        options = _overlay_options(args, _resolve_cam_class(args.cam_class, labels, class_ids))
+        window = None
+        if not args.no_window:
+            from drivercam.sinks import WindowSink
+
+            window = WindowSink(f"{PROG} - q or Esc to quit")
+            stack.callback(getattr(window, "close", lambda: None))
+        outputs = _Outputs(
+            video_path=args.output, predictions_path=args.predictions, fps=float(monitor.source.fps) or 30.0
+        )
+        outputs.open(stack)
+        deadline = started + args.max_seconds if args.max_seconds else math.inf
+        try:
+            with monitor:
+                for result in monitor:
+                    stats = monitor.stats
+                    image = _render(result, options, labels, fps=stats.fps, dropped=stats.dropped)
+                    shown += 1
+                    if window is not None and not window.show(image):
+                        break
+                    outputs.write(stack, image, result.frame.time_s,
+                                  _prediction_record(result, class_ids, str(args.source)))
+                    if time.monotonic() >= deadline:
+                        break
+        except KeyboardInterrupt:
+            stack.close()
+            written = f"; wrote {outputs.written} frames to {args.output}" if args.output else ""
+            print(f"{PROG}: interrupted after {shown} frames{written}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        stats = monitor.stats
+    elapsed = time.monotonic() - started
+    saved = f" -> {args.output}" if args.output else ""
+    print(
+        f"showed {shown} frames in {elapsed:.1f} s ({shown / elapsed if elapsed > 0 else 0.0:.1f} fps), "
+        f"dropped {stats.dropped} stale frames{saved}"
+    )
+    return EXIT_OK
+
+
+# -- info ------------------------------------------------------------------------
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    from drivercam.model import OnnxClassifier, available_providers
+
+    path = _model_path(args, args.model_path)
+    classifier = OnnxClassifier(path, device=args.device, intra_op_threads=args.threads)
+    labels = tuple(classifier.labels)
+    class_ids = _class_ids(classifier)
+    height, width = classifier.input_size
+    cam_h, cam_w = classifier.cam_size
+    lines = [
+        f"model: {classifier.path}",
+        f"classes: {len(labels)}",
+        *(f"  {i:2d}  {cid:<4} {label}" for i, (cid, label) in enumerate(zip(class_ids, labels))),
+        f"input size: {width}x{height} (width x height)",
+        f"cam size: {cam_w}x{cam_h} (width x height)",
+        f"feature stride: {classifier.feature_stride}",
+        f"colour order: {classifier.color_order}",
+        "metadata:",
+        *(f"  {key}: {value}" for key, value in sorted(classifier.metadata.items())),
+        f"available providers: {', '.join(available_providers())}",
+        f"chosen providers ({args.device}): {', '.join(classifier.providers)}",
+    ]
+    print("\n".join(lines))
+    return EXIT_OK
