@@ -144,6 +144,8 @@ class Mp4Sink(_SinkBase):
         self._audio: _AudioCopy | None = None
         try:
             stream = self._container.add_stream(codec, rate=Fraction(self.fps).limit_denominator(1001))
+            if not isinstance(stream, av.VideoStream):
+                raise SinkError(f"{codec!r} is not a video encoder; use codec='libx264'")
             stream.width = self._out_w
             stream.height = self._out_h
             stream.pix_fmt = "yuv420p"

@@ -130,7 +130,9 @@ class VideoFileSource(_SourceBase):
         )
         start = self._container.start_time
         self._origin_s = float(start) / av.time_base if start is not None else 0.0
-        self._frames: Iterator[av.VideoFrame] | None = self._container.decode(self._stream)
+        self._frames: Iterator[av.VideoFrame] | None = self._decode()
+        self._bad_packets = 0
+        self._last_decode_error: BaseException | None = None
         self._index = 0
         self._lock = threading.Lock()
         self._closed = False
@@ -159,13 +161,9 @@ class VideoFileSource(_SourceBase):
         with self._lock:
             if self._frames is None:
                 return None
-            try:
-                frame = next(self._frames)
-            except StopIteration:
-                self._finish(None)
-                return None
-            except (av.FFmpegError, OSError, EOFError) as exc:
-                self._finish(exc)
+            frame = next(self._frames, None)
+            if frame is None:
+                self._finish()
                 return None
             image = frame.to_ndarray(format="bgr24")
             if frame.pts is not None and frame.time_base is not None:
@@ -182,23 +180,57 @@ class VideoFileSource(_SourceBase):
             self._index += 1
             return result
 
-    def _finish(self, exc: BaseException | None) -> None:
-        """Stop decoding and record why the stream ended early, if it did."""
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        """Demux and decode, skipping packets the decoder rejects.
+
+        A damaged packet costs only its own frames; an error from the demuxer
+        (the container itself is broken) ends the stream. Either is recorded.
+        """
+        packets = self._container.demux(self._stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except (av.FFmpegError, OSError, EOFError) as exc:
+                self._last_decode_error = exc
+                return
+            try:
+                frames = packet.decode()
+            except (av.FFmpegError, OSError, EOFError) as exc:
+                self._bad_packets += 1
+                self._last_decode_error = exc
+                continue
+            for frame in frames:
+                if isinstance(frame, av.VideoFrame):
+                    yield frame
+
+    def _finish(self) -> None:
+        """Stop decoding and record why the stream ended early or damaged, if it did."""
         self._frames = None
         expected = self._frame_count
-        if exc is not None:
-            self.error = (
-                f"decoded {self._index} of ~{expected if expected is not None else '?'} frames "
-                f"of {str(self.path)!r}; decoding failed: {_ffmpeg_reason(exc)}"
-            )
-        elif expected is not None:
+        about = f"~{expected}" if expected is not None else "?"
+        short = False
+        if expected is not None:
             # An estimated count (from duration) may be off by a frame or two.
             slack = 0 if self._count_exact else max(2, expected // 50)
-            if self._index < expected - slack:
-                self.error = (
-                    f"decoded {self._index} of ~{expected} frames of {str(self.path)!r}; "
-                    "the file is truncated or damaged"
-                )
+            short = self._index < expected - slack
+        if self._bad_packets:
+            self.error = (
+                f"decoded {self._index} of {about} frames of {str(self.path)!r}; "
+                f"{self._bad_packets} damaged packet(s) skipped "
+                f"({_ffmpeg_reason(self._last_decode_error or ValueError('unknown'))})"
+            )
+        elif self._last_decode_error is not None:
+            self.error = (
+                f"decoded {self._index} of {about} frames of {str(self.path)!r}; reading stopped: "
+                f"{_ffmpeg_reason(self._last_decode_error)}"
+            )
+        elif short:
+            self.error = (
+                f"decoded {self._index} of {about} frames of {str(self.path)!r}; "
+                "the file is truncated or damaged"
+            )
         if self.error is not None:
             logger.warning("%s", self.error)
 

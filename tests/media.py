@@ -158,6 +158,24 @@ def truncated_copy(src: str | Path, dst: str | Path, *, keep: float = 0.5) -> Pa
     return dst
 
 
+def corrupted_copy(
+    src: str | Path, dst: str | Path, *, at: float = 1 / 3, nbytes: int = 2000, seed: int = 0
+) -> Path:
+    """Copy ``src`` to ``dst`` with ``nbytes`` random bytes overwritten at fraction ``at``.
+
+    Models bit rot or a bad sector in the middle of the file: the index is
+    intact, some packets are garbage, and the frames after them still decode.
+    """
+    data = bytearray(Path(src).read_bytes())
+    start = int(len(data) * at)
+    stop = min(len(data), start + nbytes)
+    rng = np.random.default_rng(seed)
+    data[start:stop] = rng.integers(0, 256, stop - start, dtype=np.uint8).tobytes()
+    dst = Path(dst)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
 def write_image_folder(
     folder: str | Path,
     *,

@@ -185,6 +185,8 @@ def test_bad_arguments(tmp_path: Path) -> None:
         Mp4Sink(tmp_path / "x.mp4", width=0, height=48, fps=15)
     with pytest.raises(SinkError, match="no 'nosuchcodec' encoder"):
         Mp4Sink(tmp_path / "x.mp4", width=64, height=48, fps=15, codec="nosuchcodec")
+    with pytest.raises(SinkError, match="'aac' is not a video encoder"):
+        Mp4Sink(tmp_path / "x.mp4", width=64, height=48, fps=15, codec="aac")
     with pytest.raises(SinkError, match=r"cannot read audio from '.*missing\.mp4'"):
         Mp4Sink(tmp_path / "x.mp4", width=64, height=48, fps=15, audio_from=tmp_path / "missing.mp4")
 

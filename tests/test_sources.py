@@ -91,6 +91,19 @@ def test_truncated_file_yields_decodable_frames_then_records_error(tmp_path: Pat
     assert "truncated" in error
 
 
+def test_damage_mid_file_skips_bad_packets_and_keeps_going(tmp_path: Path) -> None:
+    full = media.write_video(tmp_path / "full.mp4", frames=60, fps=15, faststart=True)
+    damaged = media.corrupted_copy(full, tmp_path / "damaged.mp4", at=1 / 3, nbytes=2000)
+    with VideoFileSource(damaged) as source:
+        frames = read_all(source)
+        error = source.error
+    assert 0 < len(frames) < 60
+    assert frames[-1].time_s == pytest.approx(59 / 15, abs=1e-3)  # decoding resumed after the damage
+    assert all(b.time_s > a.time_s for a, b in zip(frames, frames[1:]))
+    assert error is not None and "damaged packet(s) skipped" in error
+    assert error.startswith(f"decoded {len(frames)} of ~60 frames")
+
+
 def test_truncated_mp4_without_index_fails_at_open(tmp_path: Path) -> None:
     full = media.write_video(tmp_path / "full.mp4", frames=30, fps=15)  # index at the end
     cut = media.truncated_copy(full, tmp_path / "cut.mp4", keep=0.7)
