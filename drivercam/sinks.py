@@ -111,11 +111,15 @@ class Mp4Sink(_SinkBase):
             raise ValueError(f"fps must be a positive number, got {fps!r}")
         if not 0 <= crf <= 51:
             raise ValueError(f"crf must be in [0, 51], got {crf!r}")
-        if codec not in av.codecs_available:
+        try:
+            encoder = av.Codec(codec, "w")
+        except ValueError as exc:  # av.codec.codec.UnknownCodecError
             raise SinkError(
                 f"this PyAV build has no {codec!r} encoder; install the PyAV wheel "
                 "(pip install av), which includes libx264"
-            )
+            ) from exc
+        if encoder.type != "video":
+            raise SinkError(f"{codec!r} is not a video encoder; use codec='libx264'")
         self.path = Path(path)
         self.width = int(width)
         self.height = int(height)
