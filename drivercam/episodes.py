@@ -539,7 +539,8 @@ class EventLog:
     can be followed while a live stream runs. With ``snapshot_dir``, the frame
     the caller rendered at each episode's peak is saved there as
     ``episode_<id>.jpg``; only the current peak frame is held in memory. The
-    ``snapshot`` field holds its path relative to the log's folder.
+    ``snapshot`` field of a logged record holds its path relative to the log's
+    folder; :attr:`episodes` holds the finished episodes with the path as written.
 
     Args:
         path: the JSONL file to create (overwritten).
@@ -598,9 +599,12 @@ class EventLog:
             if event.kind == "alert":
                 rec = event.to_dict()
             elif event.kind == "episode_end":
-                episode = dataclasses.replace(event.episode, snapshot=self._save_snapshot(event.episode))
+                snapshot = self._save_snapshot(event.episode)
+                episode = dataclasses.replace(event.episode, snapshot=snapshot)
                 self.episodes.append(episode)
                 rec = {"type": "episode", **episode.to_dict()}
+                if snapshot is not None:  # relative, so the log and its folder can move together
+                    rec["snapshot"] = os.path.relpath(snapshot, self.path.parent).replace(os.sep, "/")
             else:
                 continue
             self._write(rec)
@@ -620,7 +624,7 @@ class EventLog:
             target.write_bytes(buf.tobytes())
         except OSError as e:
             raise SinkError(f"could not write snapshot {str(target)!r}: {e.strerror}") from e
-        return os.path.relpath(target, self.path.parent).replace(os.sep, "/")
+        return str(target)
 
     def _write(self, rec: dict[str, Any]) -> None:
         assert self._file is not None
