@@ -385,6 +385,8 @@ class _CaptureSource(_SourceBase):
         self._t0: float | None = None
         self._finite_count: int | None = None
         self.reconnects = 0
+        self._size = (0, 0)
+        self._reported_fps = 0.0
         self._cap: Any = self._open()
         if self._cap is None:
             raise SourceError(self._open_error)
@@ -409,6 +411,9 @@ class _CaptureSource(_SourceBase):
             logger.warning(
                 "%s: asked for %sx%s, got %dx%d", self._what, width, height, got_w, got_h
             )
+        # Cached so the properties never wait on a read blocked in another thread.
+        self._size = (got_w, got_h)
+        self._reported_fps = float(cap.get(cv2.CAP_PROP_FPS))
         return cap
 
     @property
@@ -418,10 +423,8 @@ class _CaptureSource(_SourceBase):
     @property
     def fps(self) -> float:
         """The frame rate the device reports, else the one requested, else 30."""
-        with self._lock:
-            reported = float(self._cap.get(cv2.CAP_PROP_FPS)) if self._cap is not None else 0.0
-        if reported > 0:
-            return reported
+        if self._reported_fps > 0:
+            return self._reported_fps
         return float(self._requested[2]) if self._requested[2] else 30.0
 
     @property
@@ -430,13 +433,13 @@ class _CaptureSource(_SourceBase):
 
     @property
     def width(self) -> int:
-        with self._lock:
-            return int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)) if self._cap is not None else 0
+        """Frame width the device reported when it was (re)opened."""
+        return self._size[0]
 
     @property
     def height(self) -> int:
-        with self._lock:
-            return int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) if self._cap is not None else 0
+        """Frame height the device reported when it was (re)opened."""
+        return self._size[1]
 
     def read(self) -> Frame | None:
         """Return the next frame, reconnecting if the device stops delivering.

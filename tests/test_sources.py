@@ -305,6 +305,35 @@ def test_camera_gives_up_after_bounded_attempts() -> None:
     assert cam.read() is None  # closed sources just end
 
 
+def test_close_while_a_read_is_blocked_never_hangs() -> None:
+    unblock = threading.Event()
+    entered = threading.Event()
+
+    class StuckCapture(FakeCapture):
+        def read(self) -> tuple[bool, np.ndarray | None]:
+            entered.set()
+            unblock.wait(5)
+            return super().read()
+
+    cap = StuckCapture(frames=1, fps=25)
+    cam = CameraSource(0, capture_factory=FakeFactory(cap))
+    results: list[Frame | None] = []
+    reader = threading.Thread(target=lambda: results.append(cam.read()))
+    reader.start()
+    try:
+        assert entered.wait(5)
+        # Properties answer at once although the reader holds the device.
+        assert (cam.fps, cam.width, cam.height) == (25.0, 32, 24)
+        cam.close(timeout_s=0.05)  # gives up waiting, does not hang
+        assert not cap.released
+    finally:
+        unblock.set()
+        reader.join(5)
+    assert not reader.is_alive()
+    assert results == [None]  # the frame that arrived after close is discarded
+    assert cap.released  # released by the reader on its way out
+
+
 def test_camera_converts_grey_frames_to_bgr() -> None:
     class GreyCapture(FakeCapture):
         def read(self) -> tuple[bool, np.ndarray | None]:
