@@ -135,44 +135,67 @@ class Mp4Sink(_SinkBase):
         self.frames_written = 0
         self._warned_size = False
 
+        self._audio: _AudioCopy | None = None
+        self._settings = (codec, crf, preset)
+        audio_path = Path(audio_from) if audio_from is not None else None
+        try:
+            self._open(audio_path)
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            copying_audio = self._audio is not None
+            self._abort()
+            if not copying_audio:
+                raise SinkError(
+                    f"cannot write video {str(self.path)!r}: {_reason(exc)}; "
+                    "check that the folder exists and is writable"
+                ) from exc
+            # The container may refuse that audio codec: keep the video at least.
+            logger.warning(
+                "cannot copy the audio of %s into %s (%s); the output will be silent",
+                audio_path, self.path, _reason(exc),
+            )
+            try:
+                self._open(None)
+            except (av.FFmpegError, OSError, ValueError) as exc2:
+                self._abort()
+                raise SinkError(
+                    f"cannot write video {str(self.path)!r}: {_reason(exc2)}; "
+                    "check that the folder exists and is writable"
+                ) from exc2
+        except SinkError:
+            self._abort()
+            raise
+
+    def _open(self, audio_from: Path | None) -> None:
+        """Create the container and its streams, and write the header (which opens the file)."""
+        codec, crf, preset = self._settings
+        self._closed = False
         suffix = self.path.suffix.lower()
         options = {"movflags": "+faststart"} if suffix in ("", ".mp4", ".m4v", ".mov") else {}
         try:
             self._container = av.open(
                 str(self.path), "w", format="mp4" if suffix == "" else None, options=options
             )
-        except (av.FFmpegError, ValueError, OSError) as exc:
+        except ValueError as exc:  # FFmpeg knows no container for this suffix
             raise SinkError(
                 f"cannot write video {str(self.path)!r}: {_reason(exc)}; use a .mp4 path"
             ) from exc
-        self._audio: _AudioCopy | None = None
-        try:
-            stream = self._container.add_stream(codec, rate=Fraction(self.fps).limit_denominator(1001))
-            if not isinstance(stream, av.VideoStream):
-                raise SinkError(f"{codec!r} is not a video encoder; use codec='libx264'")
-            stream.width = self._out_w
-            stream.height = self._out_h
-            stream.pix_fmt = "yuv420p"
-            stream.time_base = self.time_base
-            # The encoder's own time base defaults to 1/fps, which would round
-            # away sub-frame timing; give it the fine one too.
-            stream.codec_context.time_base = self.time_base
-            if codec == "libx264":
-                stream.options = {"crf": str(crf), "preset": preset}
-            self._video = stream
-            if audio_from is not None:
-                self._audio = _AudioCopy.open(Path(audio_from), self._container)
-            # Writing the header opens the file: an unwritable path fails here.
-            self._container.start_encoding()
-        except (av.FFmpegError, OSError, ValueError) as exc:
-            self._abort()
-            raise SinkError(
-                f"cannot write video {str(self.path)!r}: {_reason(exc)}; "
-                "check that the folder exists and is writable"
-            ) from exc
-        except SinkError:
-            self._abort()
-            raise
+        stream = self._container.add_stream(codec, rate=Fraction(self.fps).limit_denominator(1001))
+        if not isinstance(stream, av.VideoStream):
+            raise SinkError(f"{codec!r} is not a video encoder; use codec='libx264'")
+        stream.width = self._out_w
+        stream.height = self._out_h
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = self.time_base
+        # The encoder's own time base defaults to 1/fps, which would round
+        # away sub-frame timing; give it the fine one too.
+        stream.codec_context.time_base = self.time_base
+        if codec == "libx264":
+            stream.options = {"crf": str(crf), "preset": preset}
+        self._video = stream
+        if audio_from is not None:
+            self._audio = _AudioCopy.open(audio_from, self._container)
+        # Writing the header opens the file: an unwritable path fails here.
+        self._container.start_encoding()
 
     @property
     def has_audio(self) -> bool:
@@ -193,7 +216,10 @@ class Mp4Sink(_SinkBase):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"image must be uint8 (H, W, 3) BGR, got {image.dtype} {image.shape}")
         image = self._fit(image)
-        pts = max(0, round(time_s / self.time_base))
+        if math.isfinite(time_s):
+            pts = max(0, round(Fraction(time_s) / self.time_base))
+        else:  # no usable time: one nominal frame after the last
+            pts = 0 if self._last_pts is None else self._last_pts + self._frame_ticks
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1
         frame = av.VideoFrame.from_ndarray(image, format="bgr24")
@@ -260,9 +286,13 @@ class Mp4Sink(_SinkBase):
         self._closed = True
         if self._audio is not None:
             self._audio.close()
+            self._audio = None
+        container = getattr(self, "_container", None)
+        if container is None:
+            return
         try:
-            self._container.close()
-        except (av.FFmpegError, OSError) as exc:
+            container.close()
+        except (av.FFmpegError, OSError, ValueError) as exc:
             logger.debug("closing %s after a failure: %s", self.path, exc)
 
     def __repr__(self) -> str:

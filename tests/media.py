@@ -71,6 +71,7 @@ def write_video(
     height: int = 48,
     codec: str = "libx264",
     audio: bool = False,
+    audio_codec: str = "aac",
     sample_rate: int = 44100,
     tone_hz: float = 440.0,
     faststart: bool = False,
@@ -84,7 +85,8 @@ def write_video(
         width: frame width (even for H.264).
         height: frame height (even for H.264).
         codec: ``"libx264"`` (H.264) or ``"mpeg4"``.
-        audio: add a mono AAC sine track as long as the video.
+        audio: add a mono sine track as long as the video.
+        audio_codec: ``"aac"`` or ``"pcm_u8"`` (which MP4 cannot hold; use .mkv).
         sample_rate: audio sample rate in Hz.
         tone_hz: sine frequency in Hz.
         faststart: put the MP4 index at the front (needed for a truncated copy
@@ -109,9 +111,10 @@ def write_video(
             video.gop_size = 10
         audio_stream = None
         if audio:
-            audio_stream = container.add_stream("aac", rate=sample_rate)
+            audio_stream = container.add_stream(audio_codec, rate=sample_rate)
             audio_stream.layout = "mono"
-            audio_stream.bit_rate = 64_000
+            if audio_codec == "aac":
+                audio_stream.bit_rate = 64_000
 
         duration_s = float(frames / rate)
         audio_samples = int(round(duration_s * sample_rate))
@@ -129,7 +132,11 @@ def write_video(
                     n = min(chunk, target - audio_done)
                     t = (np.arange(audio_done, audio_done + n) / sample_rate).astype(np.float32)
                     samples = (0.3 * np.sin(2 * np.pi * tone_hz * t)).astype(np.float32)
-                    aframe = av.AudioFrame.from_ndarray(samples[None, :], format="fltp", layout="mono")
+                    if audio_codec == "pcm_u8":
+                        as_u8 = (samples * 127 + 128).astype(np.uint8)[None, :]
+                        aframe = av.AudioFrame.from_ndarray(as_u8, format="u8", layout="mono")
+                    else:
+                        aframe = av.AudioFrame.from_ndarray(samples[None, :], format="fltp", layout="mono")
                     aframe.sample_rate = sample_rate
                     aframe.pts = audio_done
                     aframe.time_base = Fraction(1, sample_rate)

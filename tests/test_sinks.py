@@ -106,9 +106,23 @@ def test_input_without_audio_gives_silent_output(tmp_path: Path) -> None:
     assert probe(out)["audio"] is None
 
 
+def test_audio_the_mp4_cannot_hold_is_dropped_not_fatal(tmp_path: Path) -> None:
+    src = media.write_video(
+        tmp_path / "in.mkv", frames=6, fps=15, audio=True, audio_codec="pcm_u8", sample_rate=8000
+    )
+    out = tmp_path / "out.mp4"
+    with Mp4Sink(out, width=64, height=48, fps=15, audio_from=src) as sink:
+        assert not sink.has_audio
+        for i in range(6):
+            sink.write(media.synthetic_frame(i), i / 15)
+    info = probe(out)
+    assert info["audio"] is None and len(info["images"]) == 6
+
+
 def test_exactly_one_frame_per_write_even_with_repeated_times(tmp_path: Path) -> None:
     out = tmp_path / "vfr.mp4"
-    times = [0.0, 0.1, 0.1, 0.05, 0.5, 0.52]  # a repeat, a step back, a gap (dropped live frames)
+    # A repeat, a step back, a gap (dropped live frames), no time at all.
+    times = [0.0, 0.1, 0.1, 0.05, 0.5, 0.52, math.nan]
     with Mp4Sink(out, width=64, height=48, fps=30) as sink:
         for i, t in enumerate(times):
             sink.write(media.synthetic_frame(i), t)
@@ -116,6 +130,7 @@ def test_exactly_one_frame_per_write_even_with_repeated_times(tmp_path: Path) ->
     assert [media.frame_index_of(im) for im in info["images"]] == list(range(len(times)))
     assert info["times"][0] == 0.0
     assert info["times"][4] == pytest.approx(0.5, abs=1e-4)  # the gap is kept
+    assert info["times"][6] == pytest.approx(0.52 + 1 / 30, abs=1e-4)
     assert all(b > a for a, b in zip(info["times"], info["times"][1:]))
 
 
@@ -185,6 +200,8 @@ def test_bad_arguments(tmp_path: Path) -> None:
         Mp4Sink(tmp_path / "x.mp4", width=0, height=48, fps=15)
     with pytest.raises(SinkError, match="no 'nosuchcodec' encoder"):
         Mp4Sink(tmp_path / "x.mp4", width=64, height=48, fps=15, codec="nosuchcodec")
+    with pytest.raises(SinkError, match=r"cannot write video '.*x\.xyz': .*; use a \.mp4 path"):
+        Mp4Sink(tmp_path / "x.xyz", width=64, height=48, fps=15)
     with pytest.raises(SinkError, match="'aac' is not a video encoder"):
         Mp4Sink(tmp_path / "x.mp4", width=64, height=48, fps=15, codec="aac")
     with pytest.raises(SinkError, match=r"cannot read audio from '.*missing\.mp4'"):
