@@ -209,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtol-cams", type=float, default=1e-3)
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--description", default="", help="free text stored in the metadata")
+    p.add_argument("--fp16", action="store_true", help="also write OUTPUT-fp16.onnx and measure it against fp32")
+    p.add_argument("--int8", action="store_true", help="also write OUTPUT-int8.onnx (static, calibrated on real photos)")
+    p.add_argument("--calibration-photos", type=int, default=64)
+    p.add_argument("--variant-photos", type=int, default=200, help="held-out photos used to measure the variants")
     return p
 
 
@@ -243,7 +247,37 @@ def main(argv: list[str] | None = None) -> int:
         raise
     log.info("wrote %s (%.1f MB); parity on %d real photos: %s", args.output,
              args.output.stat().st_size / 1e6, len(photos), parity)
+    if args.fp16 or args.int8:
+        write_variants(args, cfg, data, size)
     return 0
+
+
+def write_variants(args: argparse.Namespace, cfg: dict, data: Path, size: tuple[int, int]) -> None:
+    import variants
+
+    heldout = cfg.get("heldout_subjects") or None
+    samples = read_samples(data / "statefarm" / "labels.csv")
+    pool = [s for s in samples if heldout is None or s.subject in set(heldout)]
+    rng = np.random.default_rng(1)
+    picked = [pool[i] for i in rng.permutation(len(pool))[: args.variant_photos]]
+    images = np.stack([resize(load_bgr(s.path), *size) for s in picked])
+    labels = np.array([s.label for s in picked]) if heldout else None
+    report = {}
+    todo = [("fp16", args.fp16), ("int8", args.int8)]
+    for name, wanted in todo:
+        if not wanted:
+            continue
+        dst = args.output.with_name(f"{args.output.stem}-{name}.onnx")
+        if name == "fp16":
+            variants.to_fp16(args.output, dst)
+        else:
+            calib = real_photos(data, cfg.get("train_subjects"), args.calibration_photos, size, seed=2)
+            variants.to_int8(args.output, dst, calib)
+        report[name] = variants.compare(args.output, dst, images, labels)
+        log.info("%s: %s (%.1f MB): %s", name, dst, dst.stat().st_size / 1e6, report[name])
+    out = args.output.with_name(f"{args.output.stem}-variants.json")
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    log.info("wrote %s", out)
 
 
 if __name__ == "__main__":
