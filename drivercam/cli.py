@@ -467,16 +467,18 @@ def _run_annotate(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             progress.finish(outputs.written)
             stack.close()
-            print(f"{PROG}: interrupted; wrote {outputs.written} frames to {args.output}", file=sys.stderr)
+            print(f"{PROG}: interrupted{_written(outputs, args.output)}", file=sys.stderr)
             return EXIT_INTERRUPTED
         progress.finish(outputs.written)
     elapsed = time.monotonic() - started
     rate = outputs.written / elapsed if elapsed > 0 else 0.0
     if failure is not None:
-        return _report_error(failure, args.verbose, f"; wrote {outputs.written} frames to {args.output}")
+        return _report_error(failure, args.verbose, _written(outputs, args.output))
     if outputs.written == 0:
         raise SourceError(f"no frames could be read from {spec}; is it a valid video or image folder?")
-    print(f"annotated {outputs.written} frames in {elapsed:.1f} s ({rate:.1f} fps) -> {args.output}")
+    skipped = len(getattr(source, "skipped", ()))
+    note = f" (skipped {skipped} unreadable images; -v names them)" if skipped else ""
+    print(f"annotated {outputs.written} frames in {elapsed:.1f} s ({rate:.1f} fps) -> {args.output}{note}")
     return EXIT_OK
 
 
@@ -488,7 +490,6 @@ def _run_live(args: argparse.Namespace) -> int:
 
     _overlay_options(args)
     spec: str | int = int(args.source) if args.source.isdigit() else args.source
-    started = time.monotonic()
     monitor = Monitor(
         spec, _model_path(args), device=args.device, threads=args.threads,
         width=args.width, height=args.height, fps=args.fps, live=True,
@@ -496,6 +497,7 @@ def _run_live(args: argparse.Namespace) -> int:
     labels = monitor.labels
     class_ids = _class_ids(monitor.classifier)
     shown = 0
+    failure: PipelineError | None = None
     with ExitStack() as stack:
         stack.callback(monitor.close)
         options = _overlay_options(args, _resolve_cam_class(args.cam_class, labels, class_ids))
@@ -504,14 +506,17 @@ def _run_live(args: argparse.Namespace) -> int:
             from drivercam.sinks import WindowSink
 
             window = WindowSink(f"{PROG} - q or Esc to quit")
-            stack.callback(getattr(window, "close", lambda: None))
+            stack.callback(window.close)
         outputs = _Outputs(
             video_path=args.output, predictions_path=args.predictions, fps=float(monitor.source.fps) or 30.0
         )
         outputs.open(stack)
+        started = time.monotonic()
         deadline = started + args.max_seconds if args.max_seconds else math.inf
         try:
             with monitor:
+                # Results arrive at most at the source's frame rate (stale frames
+                # are dropped upstream), so drawing each one keeps up with it.
                 for result in monitor:
                     stats = monitor.stats
                     image = _render(result, options, labels, fps=stats.fps, dropped=stats.dropped)
@@ -522,12 +527,15 @@ def _run_live(args: argparse.Namespace) -> int:
                                   _prediction_record(result, class_ids, str(args.source)))
                     if time.monotonic() >= deadline:
                         break
+        except PipelineError as error:
+            failure = error
         except KeyboardInterrupt:
             stack.close()
-            written = f"; wrote {outputs.written} frames to {args.output}" if args.output else ""
-            print(f"{PROG}: interrupted after {shown} frames{written}", file=sys.stderr)
+            print(f"{PROG}: interrupted after {shown} frames{_written(outputs, args.output)}", file=sys.stderr)
             return EXIT_INTERRUPTED
         stats = monitor.stats
+    if failure is not None:
+        return _report_error(failure, args.verbose, _written(outputs, args.output))
     elapsed = time.monotonic() - started
     saved = f" -> {args.output}" if args.output else ""
     print(
@@ -535,6 +543,10 @@ def _run_live(args: argparse.Namespace) -> int:
         f"dropped {stats.dropped} stale frames{saved}"
     )
     return EXIT_OK
+
+
+def _written(outputs: _Outputs, path: str | None) -> str:
+    return f"; wrote {outputs.written} frames to {path}" if path else ""
 
 
 # -- info ------------------------------------------------------------------------

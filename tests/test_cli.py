@@ -109,6 +109,20 @@ def test_annotate_image_folder_logs_image_paths_in_natural_order(
     assert _video_info(out)["frames"] == 12
 
 
+def test_annotate_image_folder_skips_an_unreadable_image_and_says_so(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "some_bad"
+    media.write_image_folder(folder, count=4)
+    (folder / "img_3.png").write_bytes(b"not a png")
+    out = tmp_path / "some_bad.mp4"
+    code = main(["annotate", str(folder), "-o", str(out), "--model", str(files["model"])])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "annotated 3 frames" in captured.out and "skipped 1 unreadable image" in captured.out
+    assert _video_info(out)["frames"] == 3
+
+
 def test_annotate_max_frames_and_cam_class_by_label(files: dict[str, Path], tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "short.mp4"
@@ -174,6 +188,20 @@ def test_live_plays_a_file_as_a_camera_for_max_seconds(files: dict[str, Path], t
     assert 5 <= len(indices) <= 20
     assert indices == sorted(set(indices))
     assert _video_info(out)["frames"] == len(indices)
+
+
+def test_live_from_a_truncated_file_reports_it_after_the_frames(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full = media.write_video(tmp_path / "full.mp4", frames=30, fps=30, faststart=True)
+    cut = media.truncated_copy(full, tmp_path / "cut.mp4", keep=0.5)
+    out = tmp_path / "live_cut.mp4"
+    code = main(["live", "--source", str(cut), "--no-window", "--output", str(out), "--model", str(files["model"])])
+    err = _error_lines(capsys.readouterr().err)
+    assert code == 1
+    assert len(err) == 1 and "truncated" in err[0]
+    written = _video_info(out)["frames"]
+    assert written > 0 and f"wrote {written} frames" in err[0]
 
 
 def test_info_describes_the_model(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
