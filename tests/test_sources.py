@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,6 @@ from drivercam.sources import (
     open_source,
 )
 from drivercam.types import Frame, FrameSource
-
-DATA = Path(os.environ.get("DRIVERCAM_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-
 
 def read_all(source: FrameSource) -> list[Frame]:
     frames = []
@@ -140,12 +136,11 @@ def test_file_without_video_stream(tmp_path: Path) -> None:
         VideoFileSource(path)
 
 
-@pytest.mark.skipif(
-    not (DATA / "clips" / "cabin_p024.mp4").exists(),
-    reason=f"real clips not found under {DATA}; set DRIVERCAM_DATA",
-)
-def test_real_clip_decodes_1260_frames_at_15_fps_with_audio() -> None:
-    with VideoFileSource(DATA / "clips" / "cabin_p024.mp4") as source:
+def test_real_clip_decodes_1260_frames_at_15_fps_with_audio(data_dir: Path) -> None:
+    clip = data_dir / "clips" / "cabin_p024.mp4"
+    if not clip.is_file():
+        pytest.skip(f"{clip} is absent; set DRIVERCAM_DATA to the real data folder")
+    with VideoFileSource(clip) as source:
         assert source.frame_count == 1260
         assert source.fps == pytest.approx(15.0)
         assert source.has_audio
