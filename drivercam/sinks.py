@@ -532,7 +532,9 @@ class WindowSink(_SinkBase):
                 return False
             return bool(self._gui.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1)
         except cv2.error as exc:
-            raise SinkError(f"cannot show window {self.title!r}: {_first_line(exc)}; {_NO_WINDOW_FIX}") from exc
+            raise SinkError(
+                f"cannot show window {self.title!r}: {_first_line(exc)}; {_NO_WINDOW_FIX}"
+            ) from exc
 
     def close(self) -> None:
         """Destroy the window. Idempotent."""

@@ -891,7 +891,10 @@ def open_source(
         if scheme == "file":
             text = text[len("file://") :]
         elif scheme in STREAM_SCHEMES:
-            kwargs: dict[str, Any] = {"capture_factory": capture_factory, "reconnect_attempts": reconnect_attempts}
+            kwargs: dict[str, Any] = {
+                "capture_factory": capture_factory,
+                "reconnect_attempts": reconnect_attempts,
+            }
             if open_timeout_s is not None:
                 kwargs["open_timeout_s"] = open_timeout_s
             return StreamSource(text, **kwargs)

@@ -293,7 +293,8 @@ def test_camera_gives_up_after_bounded_attempts() -> None:
         backoff_s=1.0,
         max_backoff_s=3.0,
     )
-    with pytest.raises(SourceError, match="camera 0 stopped delivering frames and 4 reconnect attempts failed"):
+    gave_up = "camera 0 stopped delivering frames and 4 reconnect attempts failed"
+    with pytest.raises(SourceError, match=gave_up):
         cam.read()
     assert clock.sleeps == [1.0, 2.0, 3.0, 3.0]  # doubling, capped
     cam.close()
@@ -354,7 +355,8 @@ def test_stream_passes_timeouts_and_hides_password() -> None:
 def test_finite_stream_ends_instead_of_reconnecting() -> None:
     clock = FakeClock()
     factory = FakeFactory(FakeCapture(frames=2, count=2))
-    with StreamSource("http://example.com/a.mp4", capture_factory=factory, sleep=clock.sleep, clock=clock) as stream:
+    url = "http://example.com/a.mp4"
+    with StreamSource(url, capture_factory=factory, sleep=clock.sleep, clock=clock) as stream:
         assert stream.is_live
         assert [stream.read() is not None for _ in range(3)] == [True, True, False]
     assert clock.sleeps == []
