@@ -39,6 +39,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from drivercam import bench
 from drivercam.errors import DrivercamError, PipelineError, SourceError
 from drivercam.types import Result
 
@@ -156,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Show a model's labels, input and CAM sizes, metadata and execution providers.",
     )
     info.add_argument("model_path", nargs="?", metavar="MODEL", help="model to describe (default: --model)")
+    bench.add_parser(commands)
     return parser
 
 
@@ -186,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version, or a usage error
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     _configure_logging(args.verbose)
-    commands = {"live": _run_live, "annotate": _run_annotate, "info": _run_info}
+    commands = {"live": _run_live, "annotate": _run_annotate, "info": _run_info, "bench": bench.run}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:
