@@ -51,8 +51,10 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-# Batching a few queued frames per run raised file throughput on a 2-core CPU
-# from ~12-18 to ~20-24 fps with the EfficientNet-Lite0 model; more did not help.
+# Running 4 queued frames per ONNX Runtime call cut the EfficientNet-Lite0 model's
+# time per frame on a busy 2-core CPU from 90 to 73 ms (best of 5; medians 94 vs
+# 85 ms); end to end the gain was lost in the noise there, as decoding and drawing
+# share those cores. Accelerators gain more from batching.
 DEFAULT_BATCH = 4
 
 # Problems a user can fix by changing the input, the model, an option or a path.
