@@ -43,7 +43,8 @@ def select_cam(cams: np.ndarray, class_index: int) -> np.ndarray:
         raise TypeError(f"class_index must be an int, got {type(class_index).__name__}")
     if not 0 <= class_index < cams.shape[0]:
         raise IndexError(f"class_index must be in [0, {cams.shape[0]}), got {class_index}")
-    return cams[int(class_index)]
+    plane: np.ndarray = cams[int(class_index)]
+    return plane
 
 
 def normalize_cam(cam: np.ndarray, *, relu: bool = True) -> np.ndarray:
@@ -114,4 +115,7 @@ def cam_for_frame(
         frame_shape: the frame's shape, ``(H, W)`` or ``(H, W, 3)``.
         relu: see :func:`normalize_cam`.
     """
-    return upsample_cam(normalize_cam(select_cam(cams, class_index), relu=relu), frame_shape[:2])
+    if len(frame_shape) < 2:
+        raise ValueError(f"frame_shape must be (H, W) or (H, W, 3), got {frame_shape!r}")
+    size = (int(frame_shape[0]), int(frame_shape[1]))
+    return upsample_cam(normalize_cam(select_cam(cams, class_index), relu=relu), size)

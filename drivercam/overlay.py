@@ -20,7 +20,7 @@ import numpy as np
 from drivercam.cam import normalize_cam, select_cam
 
 COLORMAPS: dict[str, int] = {
-    name[len("COLORMAP_"):].lower(): int(getattr(cv2, name))
+    name[len("COLORMAP_") :].lower(): int(getattr(cv2, name))
     for name in dir(cv2)
     if name.startswith("COLORMAP_")
 }
@@ -94,7 +94,9 @@ class _Style:
         )
 
     def text_size(self, text: str, scale: float | None = None) -> tuple[int, int, int]:
-        (w, h), baseline = cv2.getTextSize(text, _FONT, self.scale if scale is None else scale, self.thickness)
+        (w, h), baseline = cv2.getTextSize(
+            text, _FONT, self.scale if scale is None else scale, self.thickness
+        )
         return w, h, baseline
 
 
@@ -158,11 +160,15 @@ def _fit(style: _Style, text: str, max_width: int) -> str:
     return ""
 
 
-def _put(image: np.ndarray, style: _Style, text: str, x: int, baseline_y: int, color: tuple[int, int, int]) -> None:
+def _put(
+    image: np.ndarray, style: _Style, text: str, x: int, baseline_y: int, color: tuple[int, int, int]
+) -> None:
     cv2.putText(image, text, (x, baseline_y), _FONT, style.scale, color, style.thickness, cv2.LINE_AA)
 
 
-def _draw_label_into(image: np.ndarray, style: _Style, label: str, confidence: float, subtitle: str | None) -> int:
+def _draw_label_into(
+    image: np.ndarray, style: _Style, label: str, confidence: float, subtitle: str | None
+) -> int:
     """Banner across the top; returns its height in pixels."""
     w = image.shape[1]
     m = style.margin
@@ -250,7 +256,9 @@ def _check_scores(probs: np.ndarray, labels: Sequence[str]) -> np.ndarray:
     return probs
 
 
-def draw_label(image: np.ndarray, label: str, confidence: float, *, subtitle: str | None = None) -> np.ndarray:
+def draw_label(
+    image: np.ndarray, label: str, confidence: float, *, subtitle: str | None = None
+) -> np.ndarray:
     """Return a copy of ``image`` with a banner: ``label  NN%`` (and an optional second line)."""
     _check_image(image, "image")
     out = image.copy()
@@ -293,7 +301,9 @@ def draw_hud(
     return out
 
 
-def heatmap_for_frame(cams: np.ndarray, class_index: int, frame_shape: tuple[int, ...], colormap: str | int) -> np.ndarray:
+def heatmap_for_frame(
+    cams: np.ndarray, class_index: int, frame_shape: tuple[int, ...], colormap: str | int
+) -> np.ndarray:
     """BGR uint8 heatmap of one class at the frame's size.
 
     Same map as ``colorize_cam(cam_for_frame(...))`` up to one grey level, but
@@ -339,7 +349,9 @@ def render_overlay(
     predicted = int(np.argmax(probs))
     cam_class = predicted if options.cam_class is None else options.cam_class
     if cam_class >= probs.shape[0]:
-        raise ValueError(f"cam_class {cam_class} is not a class index; the model has {probs.shape[0]} classes")
+        raise ValueError(
+            f"cam_class {cam_class} is not a class index; the model has {probs.shape[0]} classes"
+        )
 
     if options.show_heatmap and options.alpha > 0.0:
         heat = heatmap_for_frame(cams, cam_class, frame.shape, options.colormap)

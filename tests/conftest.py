@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from tiny_models import TinyModel, make_tiny_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

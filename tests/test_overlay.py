@@ -5,6 +5,7 @@ import time
 import cv2
 import numpy as np
 import pytest
+from tiny_models import STATEFARM_LABELS
 
 from drivercam.cam import cam_for_frame
 from drivercam.overlay import (
@@ -18,7 +19,6 @@ from drivercam.overlay import (
     heatmap_for_frame,
     render_overlay,
 )
-from tiny_models import STATEFARM_LABELS
 
 LABELS = STATEFARM_LABELS
 
@@ -184,7 +184,9 @@ def test_render_does_not_mutate_inputs() -> None:
     frame = _frame()
     probs, cams = _scores()
     copies = (frame.copy(), probs.copy(), cams.copy())
-    out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(cam_class=2), fps=30.0, inference_ms=5.0, dropped=1)
+    out = render_overlay(
+        frame, probs, cams, LABELS, OverlayOptions(cam_class=2), fps=30.0, inference_ms=5.0, dropped=1
+    )
     assert out.shape == frame.shape and out.dtype == np.uint8 and not np.shares_memory(out, frame)
     for a, b in zip((frame, probs, cams), copies):
         np.testing.assert_array_equal(a, b)
@@ -201,7 +203,9 @@ def test_without_heatmap_the_middle_of_the_frame_is_untouched(opts: OverlayOptio
 def test_full_alpha_shows_the_heatmap_of_the_predicted_class() -> None:
     frame = _frame(480, 640)
     probs, cams = _scores()
-    out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, colormap="inferno"))
+    out = render_overlay(
+        frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, colormap="inferno")
+    )
     heat = heatmap_for_frame(cams, int(np.argmax(probs)), frame.shape, "inferno")
     np.testing.assert_array_equal(out[150:300, 100:600], heat[150:300, 100:600])
 
@@ -220,7 +224,9 @@ def test_cam_class_chooses_the_heatmap_and_is_bounds_checked() -> None:
     probs, cams = _scores()
     predicted = int(np.argmax(probs))
     other = (predicted + 1) % 10
-    shown = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, cam_class=other))
+    shown = render_overlay(
+        frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, cam_class=other)
+    )
     heat = heatmap_for_frame(cams, other, frame.shape, "jet")
     np.testing.assert_array_equal(shown[150:300, 100:600], heat[150:300, 100:600])
     with pytest.raises(ValueError, match="cam_class 10"):
@@ -250,7 +256,12 @@ def test_render_rejects_inconsistent_shapes(
     probs_shape: tuple[int, ...], cams_shape: tuple[int, ...], n_labels: int, match: str
 ) -> None:
     with pytest.raises(ValueError, match=match):
-        render_overlay(_frame(), np.full(probs_shape, 0.1, np.float32), np.zeros(cams_shape, np.float32), LABELS[:n_labels])
+        render_overlay(
+            _frame(),
+            np.full(probs_shape, 0.1, np.float32),
+            np.zeros(cams_shape, np.float32),
+            LABELS[:n_labels],
+        )
 
 
 def test_render_full_hd_is_fast_enough_for_video() -> None:

@@ -355,3 +355,30 @@ def test_monitor_closes_the_source_when_the_model_fails(tmp_path: Path) -> None:
     with pytest.raises(ModelError):
         Monitor(source, model=tmp_path / "missing.onnx")
     assert source.read() is None  # closed: nothing more is decoded
+
+
+class StalledSource(ListSource):
+    """A source whose read blocks until released, like a frozen camera driver."""
+
+    def __init__(self) -> None:
+        super().__init__(10, live=True)
+        self.release = threading.Event()
+
+    def read(self) -> Frame | None:
+        self.release.wait(timeout=10.0)
+        return None
+
+
+def test_result_timeout_turns_a_stalled_source_into_an_error(no_thread_leak: None) -> None:
+    source = StalledSource()
+    start = time.monotonic()
+    try:
+        with pytest.raises(PipelineError, match=r"no result within 0\.2 s") as info:
+            with Pipeline(source, FakeClassifier(), result_timeout_s=0.2, join_timeout_s=0.2) as pipeline:
+                list(pipeline)
+        assert isinstance(info.value.__cause__, TimeoutError)
+        assert time.monotonic() - start < 2.0
+        # The capture thread is still stuck in read(): the source is left open, not closed under it.
+        assert not source.closed
+    finally:
+        source.release.set()

@@ -89,7 +89,9 @@ class TinyModel:
     def features(self, batch: np.ndarray) -> np.ndarray:
         """Recompute ``f`` (N, K, h, w) in numpy from a uint8 (N, H, W, 3) model input."""
         if batch.shape[1:] != (self.height, self.width, 3) or batch.dtype != np.uint8:
-            raise ValueError(f"expected uint8 (N, {self.height}, {self.width}, 3), got {batch.dtype} {batch.shape}")
+            raise ValueError(
+                f"expected uint8 (N, {self.height}, {self.width}, 3), got {batch.dtype} {batch.shape}"
+            )
         x = batch.astype(np.float64)
         if self.color_order == "BGR":
             x = x[..., ::-1]
@@ -192,8 +194,12 @@ def build_tiny_model_proto(
         helper.make_node("Div", ["x_centered", "std"], ["x_norm"]),
         helper.make_node("Transpose", ["x_norm"], ["x_nchw"], perm=[0, 3, 1, 2]),
         helper.make_node(
-            "Conv", ["x_nchw", "conv_w", "conv_b"], ["f_pre"],
-            kernel_shape=[s, s], strides=[s, s], pads=[0, 0, pad_h, pad_w],
+            "Conv",
+            ["x_nchw", "conv_w", "conv_b"],
+            ["f_pre"],
+            kernel_shape=[s, s],
+            strides=[s, s],
+            pads=[0, 0, pad_h, pad_w],
         ),
         helper.make_node("Relu", ["f_pre"], ["features"]),
         helper.make_node("GlobalAveragePool", ["features"], ["pooled"]),
@@ -257,8 +263,16 @@ def make_tiny_model(
             (to build models that break the contract).
     """
     model, weights, meta = build_tiny_model_proto(
-        num_classes=num_classes, height=height, width=width, stride=stride, channels=channels,
-        seed=seed, color_order=color_order, scores=scores, metadata=metadata, opset=opset,
+        num_classes=num_classes,
+        height=height,
+        width=width,
+        stride=stride,
+        channels=channels,
+        seed=seed,
+        color_order=color_order,
+        scores=scores,
+        metadata=metadata,
+        opset=opset,
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
