@@ -1,4 +1,4 @@
-"""The ``drivercam`` command line: ``live``, ``annotate`` and ``info``.
+"""The ``drivercam`` command line: ``live``, ``annotate``, ``info`` and ``bench``.
 
 This is the only module that reads ``argv`` and environment variables, writes
 to stdout and decides exit codes:
@@ -114,7 +114,7 @@ def _common_options() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with the ``live``, ``annotate`` and ``info`` subcommands."""
+    """The argument parser with the ``live``, ``annotate``, ``info`` and ``bench`` subcommands."""
     common = _common_options()
     parser = argparse.ArgumentParser(
         prog=PROG,
