@@ -500,3 +500,29 @@ def test_draw_alert_text_changes_with_elapsed_and_top_position() -> None:
         draw_alert(img, label="x", elapsed_s=float("nan"))
     with pytest.raises(ValueError, match="position"):
         draw_alert(img, label="x", elapsed_s=1.0, position="left")
+
+
+# -- tools/eval_smoothing.py metrics ---------------------------------------------------
+
+
+def test_eval_smoothing_span_matching(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "tools" / "eval_smoothing.py"
+    spec = importlib.util.spec_from_file_location("eval_smoothing", path)
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "eval_smoothing", tool)  # dataclasses look their module up
+    spec.loader.exec_module(tool)
+
+    times = np.arange(12) / 2.0
+    distracted = np.array([0, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1], bool)
+    spans = tool.true_spans(distracted, times, 6.0)
+    assert spans == [(0.5, 1.5), (2.5, 4.0), (5.5, 6.0)]
+    assert tool.label_changes(np.array([0, 0, 1, 1, 0, 2])) == 3
+    ep = Episode(1, 1, "x", 0.7, 4.5, 3.8, 1, 8, 0.9, 0.8, 3, 1.5, 1, (4.2,))
+    stray = Episode(2, 1, "x", 4.6, 5.2, 0.6, 9, 10, 0.9, 0.8, 9, 4.6, 0)
+    m = tool.match_episodes([ep, stray], spans)
+    assert (m["spans_found"], m["merging_episodes"], m["false_episodes"], m["spans_split"]) == (2, 1, 1, 0)
+    assert m["mean_onset_delay_s"] == pytest.approx(((0.7 - 0.5) + (0.7 - 2.5)) / 2)
+    assert m["mean_first_alert_delay_s"] == pytest.approx(((4.2 - 0.5) + (4.2 - 2.5)) / 2)
