@@ -16,6 +16,7 @@ import pytest
 
 from drivercam.episodes import (
     AlertCommand,
+    Episode,
     EpisodeConfig,
     EpisodeTracker,
     Event,
