@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
+import json
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -13,8 +16,10 @@ import numpy as np
 import pytest
 
 from drivercam.episodes import Episode, EpisodeTracker, EventLog
-from drivercam.report import class_color, write_report
+from drivercam.errors import SinkError
+from drivercam.report import RunRecorder, add_episode_arguments, class_color, recorder_from_args, write_report
 from drivercam.temporal import ProbabilitySmoother
+from drivercam.types import Frame, Prediction, Result
 
 LABELS = (
     "safe driving",
@@ -149,8 +154,6 @@ def test_report_leaves_out_missing_snapshot_and_rejects_bad_input(tmp_path: Path
         write_report(tmp_path / "r.html", episodes=[], timeline=[(0.0, 12)], duration_s=1.0, labels=LABELS)
     with pytest.raises(ValueError, match="time order"):
         write_report(tmp_path / "r.html", episodes=[], timeline=[(1.0, 0), (0.5, 0)], duration_s=1.0, labels=LABELS)
-    from drivercam.errors import SinkError
-
     with pytest.raises(SinkError, match="could not write report"):
         write_report(tmp_path / "no" / "r.html", episodes=[], timeline=[], duration_s=1.0, labels=LABELS)
 
@@ -202,3 +205,88 @@ def test_report_renders_in_headless_chromium(report: tuple[Path, list[Episode]],
     for c in (0, 1, 5, 6):
         assert pixels(class_color(c)) > 300, LABELS[c]
     assert pixels("#b71c1c") > 2000
+
+
+# -- RunRecorder: the whole chain for a render loop -----------------------------------
+
+
+def _result(i: int, t: float, probs: np.ndarray, rng: np.random.Generator) -> Result:
+    frame = Frame(index=i, image=np.full((48, 64, 3), 90, np.uint8), time_s=t)
+    cams = rng.normal(size=(len(LABELS), 3, 4)).astype(np.float32)
+    return Result(frame=frame, prediction=Prediction(probs=probs.astype(np.float32), cams=cams, labels=LABELS), inference_ms=1.0)
+
+
+@pytest.mark.timeout(60)
+def test_run_recorder_smooths_alerts_logs_and_reports(tmp_path: Path) -> None:
+    got = tmp_path / "alerts.jsonl"
+    sink = tmp_path / "sink.py"
+    sink.write_text(f"import sys\nopen({str(got)!r}, 'a').write(sys.stdin.read() + '\\n')\n")
+    rng = np.random.default_rng(0)
+    rec = RunRecorder(
+        LABELS,
+        events_path=tmp_path / "events.jsonl",
+        snapshot_dir=tmp_path / "snaps",
+        report_path=tmp_path / "run.html",
+        on_alert=f'"{sys.executable}" "{sink}"',
+        subtitle="synthetic",
+    )
+    red_from: float | None = None
+    with rec:
+        for i in range(12 * FPS):
+            t = i / FPS
+            p = np.full(len(LABELS), 0.02)
+            p[6 if 2.0 <= t < 8.0 else 0] = 0.82
+            result = _result(i, t, p, rng)
+            shown = rec.observe(result)
+            assert shown.frame is result.frame
+            if i == 30:  # first drinking frame: smoothing holds the label back
+                assert shown.prediction.label == "safe driving" and result.prediction.label == "drinking"
+                assert not np.allclose(shown.prediction.cams, result.prediction.cams)
+            drawn = shown.frame.image.copy()
+            out = rec.annotate(drawn, i)
+            assert (drawn == 90).all()  # annotate never draws into its input
+            if (out[0, 0] == (0, 0, 255)).all() and red_from is None:
+                red_from = t
+        summary = rec.finish()
+    assert summary is not None and summary.startswith("1 distraction episode, 1 alert")
+    (ep,) = rec.episodes
+    assert ep.label == "drinking" and ep.alerts == 1
+    # The alert is drawn from the frame it fires on, and that frame is the one logged and sent.
+    assert red_from == pytest.approx(ep.alert_times_s[0])
+    records = [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert [r["type"] for r in records] == ["alert", "episode"]
+    assert records[0]["time_s"] == pytest.approx(red_from)
+    snap = cv2.imread(str(tmp_path / records[1]["snapshot"]))
+    assert snap is not None and snap.shape == (48, 64, 3)
+    sent = [json.loads(x) for x in got.read_text().splitlines()]
+    assert [s["type"] for s in sent] == ["alert"] and sent[0]["label"] == "drinking"
+    parsed = _Collector()
+    parsed.feed((tmp_path / "run.html").read_text(encoding="utf-8"))
+    assert len(parsed.find("rect", "episode")) == 1 and len(parsed.find("img", "snap")) == 1
+    assert "synthetic" in " ".join(parsed.text)
+
+
+def test_run_recorder_without_outputs_and_option_errors(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    rec = RunRecorder(LABELS, probs_tau_s=0.0, cam_tau_s=0.0)
+    result = _result(0, 0.0, np.eye(len(LABELS))[3], rng)
+    shown = rec.observe(result)
+    np.testing.assert_array_equal(shown.prediction.probs, result.prediction.probs)
+    assert rec.finish() is None and rec.finish() is None
+    with pytest.raises(ValueError, match="--events"):
+        RunRecorder(LABELS, snapshot_dir=tmp_path / "s")
+
+    parser = argparse.ArgumentParser()
+    add_episode_arguments(parser)
+    ids = [f"c{i}" for i in range(len(LABELS))]
+    args = parser.parse_args(["--preset", "eu-low-speed", "--cooldown-s", "2", "--distraction-classes", "c1,2,C3"])
+    rec = recorder_from_args(args, LABELS, ids)
+    assert (rec.tracker.config.warning_s, rec.tracker.config.cooldown_s) == (6.0, 2.0)
+    assert rec.tracker.config.distraction_classes == (1, 2, 3)
+    for argv, message in (
+        (["--warning-s", "0.5"], "--warning-s"),
+        (["--smooth", "-1"], "--smooth"),
+        (["--distraction-classes", "c12"], "c12"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            recorder_from_args(parser.parse_args(argv), LABELS, ids)
