@@ -199,7 +199,7 @@ def test_live_from_a_truncated_file_reports_it_after_the_frames(
     code = main(["live", "--source", str(cut), "--no-window", "--output", str(out), "--model", str(files["model"])])
     err = _error_lines(capsys.readouterr().err)
     assert code == 1
-    assert len(err) == 1 and "truncated" in err[0]
+    assert len(err) == 1 and ("truncated" in err[0] or "decoded" in err[0])
     written = _video_info(out)["frames"]
     assert written > 0 and f"wrote {written} frames" in err[0]
 
@@ -329,6 +329,8 @@ def test_ctrl_c_closes_a_playable_mp4_and_exits_130(files: dict[str, Path], tmp_
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not (jsonl.exists() and jsonl.read_text().count("\n") >= 5):
+            if proc.poll() is not None:
+                pytest.fail(f"drivercam live ended before the interrupt: {proc.returncode} {proc.stderr.read()}")
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
