@@ -246,8 +246,10 @@ def _quiet_opencv(verbose: int) -> None:
     import cv2
 
     levels = cv2.utils.logging
-    level = levels.LOG_LEVEL_SILENT if verbose == 0 else levels.LOG_LEVEL_WARNING if verbose == 1 else levels.LOG_LEVEL_DEBUG
-    levels.setLogLevel(level)
+    if verbose == 0:
+        levels.setLogLevel(levels.LOG_LEVEL_SILENT)
+    else:
+        levels.setLogLevel(levels.LOG_LEVEL_WARNING if verbose == 1 else levels.LOG_LEVEL_DEBUG)
 
 
 # -- shared helpers ---------------------------------------------------------------
@@ -265,15 +267,14 @@ def _overlay_options(args: argparse.Namespace, cam_class: int | None = None) -> 
 
     kwargs: dict[str, Any] = {"show_heatmap": not args.no_heatmap, "cam_class": cam_class}
     if args.alpha is not None:
+        if not 0.0 <= args.alpha <= 1.0:  # also rejects nan
+            raise ValueError(f"--alpha must be in [0, 1], got {args.alpha!r}; e.g. --alpha 0.45")
         kwargs["alpha"] = args.alpha
     if args.colormap is not None:
         kwargs["colormap"] = args.colormap
     if args.top_k is not None:
         kwargs["top_k"] = args.top_k
-    try:
-        return OverlayOptions(**kwargs)
-    except ValueError as error:
-        raise ValueError(f"{error}; check --alpha, --colormap and --top-k") from error
+    return OverlayOptions(**kwargs)
 
 
 def _resolve_cam_class(spec: str | None, labels: Sequence[str], class_ids: Sequence[str]) -> int | None:
