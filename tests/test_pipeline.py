@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -15,7 +16,7 @@ from drivercam.api import Monitor
 from drivercam.errors import ModelError, PipelineError, SourceError
 from drivercam.model import OnnxClassifier
 from drivercam.pipeline import FpsMeter, Pipeline
-from drivercam.sources import open_source
+from drivercam.sources import CameraSource, open_source
 from drivercam.types import Frame
 from tiny_models import TinyModel
 
@@ -382,3 +383,51 @@ def test_result_timeout_turns_a_stalled_source_into_an_error(no_thread_leak: Non
         assert not source.closed
     finally:
         source.release.set()
+
+
+class PacedCapture:
+    """Stands in for cv2.VideoCapture: an endless 200 fps camera whose pixels count frames."""
+
+    def __init__(self, *args: object) -> None:
+        self.count = 0
+        self.released = False
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        return not self.released
+
+    def read(self) -> tuple[bool, np.ndarray]:
+        time.sleep(0.005)
+        self.count += 1
+        return True, np.full((6, 8, 3), self.count % 256, np.uint8)
+
+    def set(self, prop: int, value: float) -> bool:
+        return True
+
+    def get(self, prop: int) -> float:
+        return {cv2.CAP_PROP_FRAME_WIDTH: 8.0, cv2.CAP_PROP_FRAME_HEIGHT: 6.0}.get(prop, 0.0)
+
+    def release(self) -> None:
+        self.released = True
+
+
+def test_monitor_on_a_camera_keeps_the_newest_frames(no_thread_leak: None) -> None:
+    captures: list[PacedCapture] = []
+
+    def factory(*args: object) -> PacedCapture:
+        captures.append(PacedCapture(*args))
+        return captures[-1]
+
+    camera = CameraSource(0, capture_factory=factory)
+    with Monitor(camera, model=FakeClassifier(delay_s=0.03)) as monitor:
+        results = []
+        for result in monitor:
+            results.append(result)
+            if len(results) == 8:
+                break
+        stats = monitor.stats
+    indices = [r.frame.index for r in results]
+    assert indices == sorted(set(indices))
+    assert stats.dropped > 0
+    # Each prediction was computed on its own frame: the fake scores the pixel value.
+    assert all(r.prediction.class_index == int(r.frame.image[0, 0, 0]) % 3 for r in results)
+    assert captures and captures[0].released
