@@ -146,7 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     annotate.add_argument("input", metavar="INPUT", help="video file, image folder, or quoted glob")
     annotate.add_argument("-o", "--output", required=True, metavar="OUTPUT.mp4", help="annotated MP4 to write")
-    annotate.add_argument("--predictions", metavar="P.jsonl", help="write one JSON line per frame")
+    annotate.add_argument(
+        "--predictions", metavar="P.jsonl",
+        help="write one JSON object per frame: frame, time_s, class_index, class_id, label, confidence, "
+        "probs (class id -> probability, every class), source (image path or input), inference_ms",
+    )
     annotate.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
     annotate.add_argument("--fps", type=_positive_float, help="frame rate for an image folder")
     annotate.add_argument(
