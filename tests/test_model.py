@@ -15,22 +15,27 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
-from tiny_models import STATEFARM_LABELS, TinyModel, build_tiny_model_proto, make_tiny_model
+from tiny_models import STATEFARM_LABELS, TinyModel, build_tiny_model_proto, default_metadata, make_tiny_model
 
-import drivercam.model as model_mod
+import drivercam.model.classifier as classifier_mod
 from drivercam.errors import ModelError
 from drivercam.model import (
     CPU,
     CUDA,
     PROBE_MODEL,
+    REQUIRED_METADATA,
     TENSORRT,
     OnnxClassifier,
     available_providers,
+    check_io,
     check_onnxruntime_install,
+    check_output_shapes,
     default_model_path,
     installed_onnxruntime_distributions,
+    parse_metadata,
     provider_works,
     resolve_providers,
+    runtime,
 )
 from drivercam.types import Classifier
 
@@ -181,7 +186,7 @@ def test_directory_instead_of_file(tmp_path: Path) -> None:
 def test_unreadable_file_as_reported_by_the_os(
     tiny_model: TinyModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(model_mod.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(classifier_mod.os, "access", lambda path, mode: False)
     with pytest.raises(ModelError, match="is not readable; fix its permissions"):
         OnnxClassifier(tiny_model.path, device="cpu")
 
@@ -215,7 +220,7 @@ def test_truncated_onnx(tiny_model: TinyModel) -> None:
 # -- ModelError: metadata
 
 
-@pytest.mark.parametrize("key", list(model_mod.REQUIRED_METADATA))
+@pytest.mark.parametrize("key", list(REQUIRED_METADATA))
 def test_missing_metadata_key(tmp_path: Path, key: str) -> None:
     tiny = make_tiny_model(tmp_path / "m.onnx", metadata={key: None})
     with pytest.raises(ModelError, match=f"metadata lacks '{key}'.*re-export"):
@@ -390,16 +395,16 @@ def test_auto_uses_cuda_exactly_when_it_works() -> None:
 
 
 def test_auto_with_faked_working_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(model_mod, "provider_works", lambda name: name in (CPU, CUDA))
+    monkeypatch.setattr(runtime, "provider_works", lambda name: name in (CPU, CUDA))
     assert resolve_providers("auto") == [CUDA, CPU]
-    monkeypatch.setattr(model_mod, "provider_works", lambda name: name == CPU)
+    monkeypatch.setattr(runtime, "provider_works", lambda name: name == CPU)
     assert resolve_providers("auto") == [CPU]
 
 
 def test_explicit_devices_map_to_providers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     every = [TENSORRT, CUDA, "OpenVINOExecutionProvider", "DmlExecutionProvider", CPU]
-    monkeypatch.setattr(model_mod, "available_providers", lambda: list(every))
-    monkeypatch.setattr(model_mod, "provider_works", lambda name: True)
+    monkeypatch.setattr(runtime, "available_providers", lambda: list(every))
+    monkeypatch.setattr(runtime, "provider_works", lambda name: True)
     assert resolve_providers("cpu") == [CPU]
     assert resolve_providers("CUDA") == [CUDA, CPU]
     assert resolve_providers("CUDAExecutionProvider") == [CUDA, CPU]
@@ -417,8 +422,8 @@ def test_explicit_devices_map_to_providers(monkeypatch: pytest.MonkeyPatch, tmp_
 def test_tensorrt_cache_defaults_under_the_home_cache(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(model_mod, "available_providers", lambda: [TENSORRT, CUDA, CPU])
-    monkeypatch.setattr(model_mod, "provider_works", lambda name: True)
+    monkeypatch.setattr(runtime, "available_providers", lambda: [TENSORRT, CUDA, CPU])
+    monkeypatch.setattr(runtime, "provider_works", lambda name: True)
     monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path))
     (_, options), *_ = resolve_providers("tensorrt")
     assert options["trt_engine_cache_path"] == str(tmp_path / ".cache" / "drivercam" / "trt")
@@ -485,3 +490,49 @@ def test_default_model_path() -> None:
     else:
         with pytest.raises(ModelError, match="pass --model"):
             default_model_path()
+
+
+def test_contract_checks_work_on_plain_tensor_descriptions() -> None:
+    from typing import NamedTuple
+
+    class Info(NamedTuple):
+        name: str
+        type: str
+        shape: list[object]
+
+    spec = parse_metadata(default_metadata(3, 32, 48, 16, "RGB", "probs"))
+    assert spec.cam_size == (2, 3) and spec.color_order == "RGB" and spec.labels[0] == "class 0"
+    images = Info("images", "tensor(uint8)", ["batch", 32, 48, 3])
+    outputs = [
+        Info("probs", "tensor(float)", ["batch", 3]),
+        Info("cams", "tensor(float)", ["batch", 3, 2, 3]),
+    ]
+    check_io(spec, [images], outputs)  # symbolic batch names are fine
+    with pytest.raises(ModelError, match="exactly one input named 'images', has 'images', 'extra'"):
+        check_io(spec, [images, Info("extra", "tensor(float)", [1])], outputs)
+    with pytest.raises(ModelError, match=r"batch sizes 2 and 1 for 2 images"):
+        check_output_shapes(spec, (2, 3), (1, 3, 2, 3), 2)
+    with pytest.raises(ModelError, match=r"expected \(N, C\) and \(N, C, h, w\)"):
+        check_output_shapes(spec, (2, 3), (2, 3, 6), 2)
+
+
+def _symbolic_input_reshaped_to_48x64(model: onnx.ModelProto) -> None:
+    """Input and output sizes left open in the declarations; the graph only works at 48x64."""
+    _symbolic_outputs(model)
+    model.graph.initializer.append(
+        onnx.numpy_helper.from_array(np.array([-1, 48, 64, 3], np.int64), "fixed_shape")
+    )
+    for node in model.graph.node:
+        node.input[:] = ["images_fixed" if n == "images" else n for n in node.input]
+    model.graph.node.insert(0, helper.make_node("Reshape", ["images", "fixed_shape"], ["images_fixed"]))
+    model.graph.input[0].CopyFrom(
+        helper.make_tensor_value_info("images", TensorProto.UINT8, ["N", "H", "W", 3])
+    )
+
+
+def test_a_graph_that_fails_to_run_is_reported_at_load(tmp_path: Path) -> None:
+    path = _edited(tmp_path, _symbolic_input_reshaped_to_48x64, metadata={"input_height": "40"})
+    with pytest.raises(ModelError, match="failed its warm-up run on one black 40x64 frame") as info:
+        OnnxClassifier(path, device="cpu")
+    assert "\n" not in str(info.value) and info.value.__cause__ is not None
+    assert _cpu(_edited(tmp_path, _symbolic_input_reshaped_to_48x64)).input_size == (48, 64)
