@@ -44,7 +44,7 @@ def draw_alert(
 ) -> np.ndarray:
     """Return a copy of ``image`` with a red border and a ``DISTRACTED`` banner.
 
-    The border is about 2.5 % of the shorter side (at least 3 px) on every
+    The border is about 1.5 % of the shorter side (at least 3 px) on every
     edge; the banner spans the width inside it, white text on solid red, the
     font sized to the frame and shrunk (then the label shortened) to fit.
 
@@ -71,7 +71,8 @@ def draw_alert(
     out = image.copy()
     h, w = out.shape[:2]
     short = min(h, w)
-    border = max(3, round(0.025 * short))
+    # Thin enough not to hide the label banner's first letters, thick enough to see at a glance.
+    border = max(3, round(0.015 * short))
     out[:border] = ALERT_RED
     out[h - border :] = ALERT_RED
     out[:, :border] = ALERT_RED

@@ -97,6 +97,14 @@ def _fmt_time(seconds: float) -> str:
     return f"{int(s // 60)}:{s % 60:04.1f}"
 
 
+def _fmt_tick(seconds: float, step: float) -> str:
+    """Axis labels: tenths only when the ticks are less than a second apart."""
+    if step < 1:
+        return _fmt_time(seconds)
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
 def _tick_step(duration_s: float) -> float:
     """A 1-2-5 step that gives 5-12 ticks."""
     for step in (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200):
@@ -171,7 +179,7 @@ def _timeline_svg(
         parts.append(f'<line x1="{xt:.2f}" y1="{_AXIS_Y}" x2="{xt:.2f}" y2="{_AXIS_Y + 5}" stroke="#999"/>')
         parts.append(
             f'<text x="{xt:.2f}" y="{_AXIS_Y + 18}" text-anchor="middle" font-size="12" fill="#555">'
-            f"{_fmt_time(k * step).removesuffix('.0')}</text>"
+            f"{_fmt_tick(k * step, step)}</text>"
         )
         k += 1
     parts.append("</svg>")

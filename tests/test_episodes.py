@@ -468,7 +468,7 @@ def test_draw_alert_border_banner_and_input_untouched(shape: tuple[int, int, int
     np.testing.assert_array_equal(img, before)
     assert out.shape == img.shape and out.dtype == np.uint8 and out is not img
     h, w = shape[:2]
-    border = max(3, round(0.025 * min(h, w)))
+    border = max(3, round(0.015 * min(h, w)))
     red = np.array(ALERT_RED, np.uint8)
     for edge in (out[:border], out[-border:], out[:, :border], out[:, -border:]):
         assert (edge == red).all()
