@@ -7,14 +7,23 @@ Example::
     with Monitor("clip.mp4", model="models/drivercam.onnx") as monitor:
         for result in monitor:
             print(result.frame.index, result.prediction.label, result.prediction.cams.shape)
+
+Also here, shared by the command line and Python users: :func:`prediction_record`
+(the JSON object logged per frame), :func:`resolve_class` (a class given by
+index, class id or label) and :class:`RunOutputs` (the annotated MP4 and the
+prediction log of one run, opened once the frame size is known).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+import numpy as np
 
 from drivercam.pipeline import Pipeline, PipelineStats
 from drivercam.types import Classifier, FrameSource, Result
@@ -127,3 +136,128 @@ class Monitor:
 
     def __iter__(self) -> Iterator[Result]:
         return iter(self.pipeline)
+
+
+def class_ids_of(classifier: Classifier) -> tuple[str, ...]:
+    """The classifier's class ids (``c0``, ``c1``, ...), or ``c<i>`` when it has none."""
+    ids = getattr(classifier, "class_ids", None)
+    return tuple(ids) if ids else tuple(f"c{i}" for i in range(len(classifier.labels)))
+
+
+def resolve_class(spec: str | int, labels: Sequence[str], class_ids: Sequence[str]) -> int:
+    """Turn a class given as an index, a class id or a label (any case) into its index.
+
+    Raises:
+        ValueError: ``spec`` names no class of the model; the message lists them.
+    """
+    text = str(spec).strip()
+    if text.lstrip("-").isdigit() and 0 <= int(text) < len(labels):
+        return int(text)
+    for names in (class_ids, labels):
+        lowered = [name.lower() for name in names]
+        if text.lower() in lowered:
+            return lowered.index(text.lower())
+    choices = ", ".join(f"{i}={cid} ({label})" for i, (cid, label) in enumerate(zip(class_ids, labels)))
+    raise ValueError(f"{spec!r} is not a class of this model; choose one of {choices}")
+
+
+def prediction_record(result: Result, class_ids: Sequence[str], source: str | None = None) -> dict[str, Any]:
+    """The JSON object logged for one frame.
+
+    Keys: ``frame``, ``time_s``, ``class_index``, ``class_id``, ``label``,
+    ``confidence``, ``probs`` (class id -> probability for every class, in the
+    model's order), ``source`` (the frame's own source, e.g. the image path of
+    a folder, else ``source``) and ``inference_ms``.
+    """
+    prediction = result.prediction
+    index = prediction.class_index
+    return {
+        "frame": result.frame.index,
+        "time_s": round(float(result.frame.time_s), 6),
+        "class_index": index,
+        "class_id": class_ids[index],
+        "label": prediction.label,
+        "confidence": round(prediction.confidence, 6),
+        "probs": {cid: round(float(p), 6) for cid, p in zip(class_ids, prediction.probs)},
+        "source": result.frame.source or source,
+        "inference_ms": round(result.inference_ms, 3),
+    }
+
+
+class RunOutputs:
+    """The annotated MP4 and the JSONL prediction log of one run.
+
+    The log is opened at once (so an unwritable path fails before any work);
+    the video too when ``width`` and ``height`` are known, else at the first
+    frame (cameras and image folders tell their size only then). ``close``
+    finalises both, so the MP4 is playable after an error or an interrupt.
+
+    Args:
+        video_path: MP4 to write, or None for no video.
+        predictions_path: JSONL log to write, or None for no log.
+        fps: nominal frame rate of the video.
+        audio_from: input video whose audio track is copied into the MP4.
+        width: frame width, when known in advance.
+        height: frame height, when known in advance.
+    """
+
+    def __init__(
+        self,
+        video_path: str | Path | None,
+        predictions_path: str | Path | None,
+        *,
+        fps: float,
+        audio_from: str | Path | None = None,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> None:
+        from drivercam.sinks import PredictionLog
+
+        self.video_path = video_path
+        self.fps = fps
+        self.audio_from = audio_from
+        self.written = 0
+        self._stack = ExitStack()
+        self._video: Any = None
+        self._log: Any = None
+        try:
+            if predictions_path is not None:
+                self._log = self._stack.enter_context(PredictionLog(predictions_path))
+            if video_path is not None and width and height:
+                self._open_video(width, height)
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def _open_video(self, width: int, height: int) -> None:
+        from drivercam.sinks import Mp4Sink
+
+        assert self.video_path is not None
+        self._video = self._stack.enter_context(
+            Mp4Sink(self.video_path, width=width, height=height, fps=self.fps, audio_from=self.audio_from)
+        )
+
+    def write(self, image: np.ndarray, time_s: float, record: dict[str, Any] | None = None) -> None:
+        """Write one annotated frame (a frame of another size is letterboxed) and its record."""
+        if self.video_path is not None:
+            if self._video is None:
+                self._open_video(image.shape[1], image.shape[0])
+            self._video.write(image, time_s)
+        if self._log is not None and record is not None:
+            self._log.write(record)
+        self.written += 1
+
+    def close(self) -> None:
+        """Finish the MP4 and the log (idempotent)."""
+        self._stack.close()
+
+    def __enter__(self) -> RunOutputs:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -33,13 +33,13 @@ import sys
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
 from drivercam import bench
+from drivercam.api import Monitor, RunOutputs, class_ids_of, prediction_record, resolve_class
 from drivercam.errors import DrivercamError, PipelineError, SourceError
 from drivercam.types import Result
 
@@ -281,42 +281,14 @@ def _overlay_options(args: argparse.Namespace, cam_class: int | None = None) -> 
     return OverlayOptions(**kwargs)
 
 
-def _resolve_cam_class(spec: str | None, labels: Sequence[str], class_ids: Sequence[str]) -> int | None:
-    """Turn ``--cam-class`` (index, class id or label) into a class index."""
+def _cam_class(spec: str | None, labels: Sequence[str], class_ids: Sequence[str]) -> int | None:
+    """``--cam-class`` as a class index (None: show the predicted class)."""
     if spec is None:
         return None
-    text = spec.strip()
-    if text.lstrip("-").isdigit():
-        index = int(text)
-        if 0 <= index < len(labels):
-            return index
-    for names in (class_ids, labels):
-        lowered = [name.lower() for name in names]
-        if text.lower() in lowered:
-            return lowered.index(text.lower())
-    choices = ", ".join(f"{i}={cid} ({label})" for i, (cid, label) in enumerate(zip(class_ids, labels)))
-    raise ValueError(f"--cam-class {spec!r} is not a class of this model; choose one of {choices}")
-
-
-def _class_ids(classifier: Any) -> tuple[str, ...]:
-    ids = getattr(classifier, "class_ids", None)
-    return tuple(ids) if ids else tuple(f"c{i}" for i in range(len(classifier.labels)))
-
-
-def _prediction_record(result: Result, class_ids: Sequence[str], source: str) -> dict[str, Any]:
-    prediction = result.prediction
-    index = prediction.class_index
-    return {
-        "frame": result.frame.index,
-        "time_s": round(float(result.frame.time_s), 6),
-        "class_index": index,
-        "class_id": class_ids[index],
-        "label": prediction.label,
-        "confidence": round(prediction.confidence, 6),
-        "probs": {cid: round(float(p), 6) for cid, p in zip(class_ids, prediction.probs)},
-        "source": result.frame.source or source,
-        "inference_ms": round(result.inference_ms, 3),
-    }
+    try:
+        return resolve_class(spec, labels, class_ids)
+    except ValueError as error:
+        raise ValueError(f"--cam-class {error}") from error
 
 
 def _render(result: Result, options: Any, labels: Sequence[str], *, fps: float | None = None,
@@ -380,55 +352,10 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
 
 
-@dataclass
-class _Outputs:
-    """The MP4 and JSONL outputs of a run, opened lazily once the frame size is known."""
-
-    video_path: str | None
-    predictions_path: str | None
-    fps: float
-    audio_from: str | None = None
-    width: int | None = None
-    height: int | None = None
-    written: int = 0
-    video: Any = None
-    log: Any = None
-
-    def open(self, stack: ExitStack) -> None:
-        from drivercam.sinks import PredictionLog
-
-        if self.predictions_path is not None:
-            self.log = PredictionLog(self.predictions_path)
-            stack.callback(self.log.close)
-        if self.video_path is not None and self.width and self.height:
-            self._open_video(stack)
-
-    def _open_video(self, stack: ExitStack) -> None:
-        from drivercam.sinks import Mp4Sink
-
-        assert self.video_path is not None and self.width and self.height
-        self.video = Mp4Sink(
-            self.video_path, width=self.width, height=self.height, fps=self.fps, audio_from=self.audio_from
-        )
-        stack.callback(self.video.close)
-
-    def write(self, stack: ExitStack, image: np.ndarray, time_s: float, record: dict[str, Any]) -> None:
-        if self.video_path is not None:
-            if self.video is None:
-                self.height, self.width = image.shape[:2]
-                self._open_video(stack)
-            self.video.write(image, time_s)  # a frame of another size is letterboxed
-        if self.log is not None:
-            self.log.write(record)
-        self.written += 1
-
-
 # -- annotate -------------------------------------------------------------------
 
 
 def _run_annotate(args: argparse.Namespace) -> int:
-    from drivercam.api import Monitor
-
     _overlay_options(args)  # bad --alpha / --colormap fail before anything is opened
     spec = args.input
     if spec.isdigit() or spec.startswith(("/dev/video", "rtsp://", "rtmp://", "http://", "https://")):
@@ -444,20 +371,16 @@ def _run_annotate(args: argparse.Namespace) -> int:
     started = time.monotonic()  # throughput of the run itself, not of loading the model
     source = monitor.source
     labels = monitor.labels
-    class_ids = _class_ids(monitor.classifier)
+    class_ids = class_ids_of(monitor.classifier)
     with ExitStack() as stack:
         stack.callback(monitor.close)
-        options = _overlay_options(args, _resolve_cam_class(args.cam_class, labels, class_ids))
+        options = _overlay_options(args, _cam_class(args.cam_class, labels, class_ids))
         has_audio = bool(getattr(source, "has_audio", False))
-        outputs = _Outputs(
-            video_path=args.output,
-            predictions_path=args.predictions,
-            fps=float(source.fps) or 15.0,
-            audio_from=str(getattr(source, "path", spec)) if has_audio else None,
-            width=getattr(source, "width", None),
-            height=getattr(source, "height", None),
-        )
-        outputs.open(stack)
+        outputs = stack.enter_context(RunOutputs(
+            args.output, args.predictions, fps=float(source.fps) or 15.0,
+            audio_from=getattr(source, "path", spec) if has_audio else None,
+            width=getattr(source, "width", None), height=getattr(source, "height", None),
+        ))
         total = source.frame_count
         if args.max_frames is not None:
             total = min(total, args.max_frames) if total else args.max_frames
@@ -467,7 +390,7 @@ def _run_annotate(args: argparse.Namespace) -> int:
             with monitor:
                 for result in monitor:
                     image = _render(result, options, labels)
-                    outputs.write(stack, image, result.frame.time_s, _prediction_record(result, class_ids, spec))
+                    outputs.write(image, result.frame.time_s, prediction_record(result, class_ids, spec))
                     progress.update(outputs.written)
                     if args.max_frames is not None and outputs.written >= args.max_frames:
                         break
@@ -495,8 +418,6 @@ def _run_annotate(args: argparse.Namespace) -> int:
 
 
 def _run_live(args: argparse.Namespace) -> int:
-    from drivercam.api import Monitor
-
     _overlay_options(args)
     spec: str | int = int(args.source) if args.source.isdigit() else args.source
     monitor = Monitor(
@@ -504,22 +425,21 @@ def _run_live(args: argparse.Namespace) -> int:
         width=args.width, height=args.height, fps=args.fps, live=True,
     )
     labels = monitor.labels
-    class_ids = _class_ids(monitor.classifier)
+    class_ids = class_ids_of(monitor.classifier)
     shown = 0
     failure: PipelineError | None = None
     with ExitStack() as stack:
         stack.callback(monitor.close)
-        options = _overlay_options(args, _resolve_cam_class(args.cam_class, labels, class_ids))
+        options = _overlay_options(args, _cam_class(args.cam_class, labels, class_ids))
         window = None
         if not args.no_window:
             from drivercam.sinks import WindowSink
 
             window = WindowSink(f"{PROG} - q or Esc to quit")
             stack.callback(window.close)
-        outputs = _Outputs(
-            video_path=args.output, predictions_path=args.predictions, fps=float(monitor.source.fps) or 30.0
+        outputs = stack.enter_context(
+            RunOutputs(args.output, args.predictions, fps=float(monitor.source.fps) or 30.0)
         )
-        outputs.open(stack)
         started = time.monotonic()
         deadline = started + args.max_seconds if args.max_seconds else math.inf
         try:
@@ -532,8 +452,8 @@ def _run_live(args: argparse.Namespace) -> int:
                     shown += 1
                     if window is not None and not window.show(image):
                         break
-                    outputs.write(stack, image, result.frame.time_s,
-                                  _prediction_record(result, class_ids, str(args.source)))
+                    outputs.write(image, result.frame.time_s,
+                                  prediction_record(result, class_ids, str(args.source)))
                     if time.monotonic() >= deadline:
                         break
         except PipelineError as error:
@@ -554,7 +474,7 @@ def _run_live(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _written(outputs: _Outputs, path: str | None) -> str:
+def _written(outputs: RunOutputs, path: str | None) -> str:
     return f"; wrote {outputs.written} frames to {path}" if path else ""
 
 
@@ -567,7 +487,7 @@ def _run_info(args: argparse.Namespace) -> int:
     path = _model_path(args, args.model_path)
     classifier = OnnxClassifier(path, device=args.device, intra_op_threads=args.threads)
     labels = tuple(classifier.labels)
-    class_ids = _class_ids(classifier)
+    class_ids = class_ids_of(classifier)
     height, width = classifier.input_size
     cam_h, cam_w = classifier.cam_size
     lines = [

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import media
-from drivercam.api import Monitor
+from drivercam.api import Monitor, resolve_class
 from drivercam.errors import ModelError, PipelineError, SourceError
 from drivercam.model import OnnxClassifier
 from drivercam.pipeline import FpsMeter, Pipeline
@@ -431,3 +431,15 @@ def test_monitor_on_a_camera_keeps_the_newest_frames(no_thread_leak: None) -> No
     # Each prediction was computed on its own frame: the fake scores the pixel value.
     assert all(r.prediction.class_index == int(r.frame.image[0, 0, 0]) % 3 for r in results)
     assert captures and captures[0].released
+
+
+def test_resolve_class_by_index_id_or_label() -> None:
+    ids, labels = ("c0", "c1", "c2"), ("safe driving", "texting", "Drinking")
+    assert resolve_class("2", labels, ids) == 2
+    assert resolve_class(1, labels, ids) == 1
+    assert resolve_class("C1", labels, ids) == 1
+    assert resolve_class("drinking", labels, ids) == 2
+    with pytest.raises(ValueError, match=r"'3' is not a class of this model; choose one of 0=c0 \(safe driving\)"):
+        resolve_class("3", labels, ids)
+    with pytest.raises(ValueError, match="yawning"):
+        resolve_class("yawning", labels, ids)
