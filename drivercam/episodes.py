@@ -35,6 +35,7 @@ import os
 import queue
 import subprocess
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -711,6 +712,7 @@ class AlertCommand:
         self.dropped = 0
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_pending)
         self._stop = threading.Event()
+        self._proc: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._run, name="drivercam-alert-command", daemon=True)
         self._thread.start()
 
@@ -740,7 +742,7 @@ class AlertCommand:
 
     def _run_one(self, payload: str) -> None:
         try:
-            proc = subprocess.Popen(
+            proc = self._proc = subprocess.Popen(
                 self.command,
                 shell=True,
                 stdin=subprocess.PIPE,
@@ -770,19 +772,32 @@ class AlertCommand:
             self.succeeded += 1
 
     def close(self, timeout_s: float | None = None) -> None:
-        """Let queued commands finish (up to ``timeout_s``, default one command timeout per queued event plus one), then stop."""
+        """Let queued commands finish, for at most ``timeout_s``, then stop.
+
+        Args:
+            timeout_s: how long to wait in all; default one command timeout
+                plus 2 s. A command still running then is killed and the
+                events still queued are dropped (and logged).
+        """
         if self._stop.is_set():
             return
-        wait = timeout_s if timeout_s is not None else self.timeout_s * (self._queue.qsize() + 1) + 2.0
+        deadline = time.monotonic() + (self.timeout_s + 2.0 if timeout_s is None else timeout_s)
         try:
-            self._queue.put(_STOP, timeout=wait)
+            self._queue.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
         except queue.Full:
             pass
-        self._thread.join(timeout=wait)
+        self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._stop.set()
         if self._thread.is_alive():
-            logger.warning("alert command %r still running at exit; leaving it", self.command)
-            self._thread.join(timeout=self.timeout_s + 3.0)
+            proc = self._proc
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+            self._thread.join(timeout=3.0)
+            logger.warning(
+                "alert command %r still busy at exit; stopped it, dropped %d queued event(s)",
+                self.command,
+                self._queue.qsize(),
+            )
 
     def __enter__(self) -> AlertCommand:
         return self

@@ -444,6 +444,18 @@ def test_alert_command_never_blocks_and_failures_are_logged(tmp_path: Path, capl
     assert command.failed >= 1 and command.dropped >= 1
     assert "killed" in caplog.text
 
+    # A command that would outlive the program is killed at close.
+    caplog.clear()
+    hung = AlertCommand(slow, timeout_s=60.0)
+    t0 = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="drivercam.episodes"):
+        hung.send(events)
+        time.sleep(0.3)  # let it start
+        hung.close(timeout_s=0.5)
+    assert time.monotonic() - t0 < 5.0
+    assert hung._proc is not None and hung._proc.poll() is not None
+    assert "still busy at exit" in caplog.text
+
     caplog.clear()
     failing = _py("import sys\nsys.stderr.write('no speaker\\n')\nsys.exit(3)\n", tmp_path, "fail")
     with caplog.at_level(logging.WARNING, logger="drivercam.episodes"):
