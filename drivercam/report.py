@@ -219,7 +219,8 @@ def write_report(
     Args:
         path: the ``.html`` file to write (overwritten).
         episodes: finished episodes, in order.
-        timeline: per-frame ``(time_s, smoothed class index)``, in time order.
+        timeline: ``(time_s, smoothed class index)`` samples in time order, one
+            per frame or only where the class changes; each lasts until the next.
         duration_s: length of the analysed video in seconds.
         labels: class labels; class 0 is drawn as safe driving.
         snapshots: episode id -> JPEG path or bytes; None uses each episode's
@@ -388,7 +389,12 @@ class RunRecorder:
         self.draw_alerts = draw_alerts
         self.report_path = None if report_path is None else Path(report_path)
         self.title, self.subtitle = title, subtitle
+        # Only the frames where the smoothed class changes: a sample lasts until
+        # the next one, so an 8-hour drive costs kilobytes, not a tuple per frame.
         self.timeline: list[tuple[float, int]] = []
+        self._first_time_s: float | None = None
+        self._last_time_s: float | None = None
+        self._frames = 0
         self._events: list[Event] = []
         self._peak: tuple[int, np.ndarray] | None = None
         self._snapshots: dict[int, bytes] = {}
@@ -416,7 +422,13 @@ class RunRecorder:
         t = result.frame.time_s
         probs = self.probs_smoother.update(t, result.prediction.probs)
         cams = self.cam_smoother.update(t, result.prediction.cams)
-        self.timeline.append((float(t), int(np.argmax(probs))))
+        cls = int(np.argmax(probs))
+        if not self.timeline or self.timeline[-1][1] != cls:
+            self.timeline.append((float(t), cls))
+        if self._first_time_s is None:
+            self._first_time_s = float(t)
+        self._last_time_s = float(t)
+        self._frames += 1
         events = self.tracker.update(t, probs, result.frame.index)
         if self.command is not None:
             self.command.send(events)
@@ -464,10 +476,10 @@ class RunRecorder:
         if self._finished:
             return None
         self._finished = True
-        if end_time_s is None and self.timeline:
-            times = [t for t, _ in self.timeline[-16:]]
-            step = (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else 0.0
-            end_time_s = self.timeline[-1][0] + max(step, 0.0)
+        if end_time_s is None and self._last_time_s is not None and self._first_time_s is not None:
+            # One mean frame period after the last frame.
+            step = (self._last_time_s - self._first_time_s) / (self._frames - 1) if self._frames > 1 else 0.0
+            end_time_s = self._last_time_s + max(step, 0.0)
         duration = end_time_s if end_time_s is not None else 0.0
         try:
             events = self._events + self.tracker.finish(end_time_s)

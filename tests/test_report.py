@@ -251,6 +251,7 @@ def test_run_recorder_smooths_alerts_logs_and_reports(tmp_path: Path) -> None:
     assert summary is not None and summary.startswith("1 distraction episode, 1 alert")
     (ep,) = rec.episodes
     assert ep.label == "drinking" and ep.alerts == 1
+    assert [c for _, c in rec.timeline] == [0, 6, 0]  # only the changes are kept
     # The alert is drawn from the frame it fires on, and that frame is the one logged and sent.
     assert red_from == pytest.approx(ep.alert_times_s[0])
     records = [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
