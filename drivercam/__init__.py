@@ -6,6 +6,7 @@ loaded (``drivercam.model``), torch never.
 
 from __future__ import annotations
 
+from drivercam.api import Monitor, RunOutputs, class_ids_of, prediction_record, resolve_class
 from drivercam.errors import (
     DrivercamError,
     ModelError,
@@ -13,6 +14,7 @@ from drivercam.errors import (
     SinkError,
     SourceError,
 )
+from drivercam.pipeline import FpsMeter, Pipeline, PipelineStats
 from drivercam.types import Classifier, Frame, FrameSource, Prediction, Result
 
 __version__ = "0.1.0"
@@ -20,13 +22,21 @@ __version__ = "0.1.0"
 __all__ = [
     "Classifier",
     "DrivercamError",
+    "FpsMeter",
     "Frame",
     "FrameSource",
     "ModelError",
+    "Monitor",
+    "Pipeline",
     "PipelineError",
+    "PipelineStats",
     "Prediction",
     "Result",
+    "RunOutputs",
     "SinkError",
     "SourceError",
     "__version__",
+    "class_ids_of",
+    "prediction_record",
+    "resolve_class",
 ]
