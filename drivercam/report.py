@@ -79,6 +79,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 .bar{height:10px;border-radius:2px;display:inline-block}
 img.snap{width:240px;max-width:100%;border-radius:4px;display:block}
 .none{color:#888}
+.also{color:#777;font-size:12px;margin-top:2px}
 footer{color:#888;font-size:12px;margin-top:28px}
 """
 
@@ -186,6 +187,20 @@ def _timeline_svg(
     return "\n".join(parts)
 
 
+def _also(ep: Episode, runs: Sequence[tuple[float, float, int]], labels: Sequence[str]) -> str:
+    """The other smoothed classes seen for at least 0.5 s during an episode, longest first."""
+    seconds: dict[int, float] = {}
+    for start, end, c in runs:
+        overlap = min(end, ep.end_time_s) - max(start, ep.start_time_s)
+        if overlap > 0 and c != ep.class_index:
+            seconds[c] = seconds.get(c, 0.0) + overlap
+    items = sorted(((s, c) for c, s in seconds.items() if s >= 0.5), reverse=True)
+    if not items:
+        return ""
+    text = ", ".join(f"{html.escape(labels[c])} {s:.1f} s" for s, c in items)
+    return f'<div class="also">also {text}</div>'
+
+
 def _snapshot_data(source: str | os.PathLike[str] | bytes | None, episode_id: int) -> str | None:
     if source is None:
         return None
@@ -280,6 +295,7 @@ def write_report(
         if seconds[c] > 0
     )
 
+    runs = _runs(timeline, duration_s)
     ep_rows = []
     for ep in episodes:
         src = snapshots.get(ep.id) if snapshots is not None else ep.snapshot
@@ -291,7 +307,8 @@ def write_report(
         )
         ep_rows.append(
             f'<tr id="episode-{ep.id}"><td class="n">{ep.id}</td>'
-            f'<td><i class="sw" style="background:{class_color(ep.class_index)}"></i>{esc(ep.label)}</td>'
+            f'<td><i class="sw" style="background:{class_color(ep.class_index)}"></i>{esc(ep.label)}'
+            f"{_also(ep, runs, labels)}</td>"
             f'<td class="n">{_fmt_time(ep.start_time_s)}</td><td class="n">{_fmt_time(ep.end_time_s)}</td>'
             f'<td class="n">{ep.duration_s:.1f} s</td><td class="n">{ep.peak_confidence:.2f}</td>'
             f'<td class="n">{ep.mean_confidence:.2f}</td><td class="n">{ep.alerts}</td><td>{img}</td></tr>'
