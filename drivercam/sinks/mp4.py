@@ -1,61 +1,22 @@
-"""Outputs: an H.264 MP4 writer (with the input's audio), a JSONL log, a window.
-
-This is the only module that writes video files or opens windows. Every sink
-opens its output at construction, so a bad path fails before any work is done,
-and is a context manager whose ``close()`` is idempotent: an exception or
-Ctrl-C in the middle of a run still leaves a playable MP4 of the frames done.
-"""
+"""An H.264 MP4 writer that keeps the input's timing and copies its audio."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import re
-import subprocess
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from fractions import Fraction
-from functools import lru_cache
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, TypeVar
+from typing import Any
 
 import av
 import cv2
 import numpy as np
 
 from drivercam.errors import SinkError
+from drivercam.sinks._common import _reason, _SinkBase
 
 logger = logging.getLogger(__name__)
-
-_S = TypeVar("_S", bound="_SinkBase")
-
-
-class _SinkBase:
-    """Context-manager plumbing shared by every sink."""
-
-    def close(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def __enter__(self: _S) -> _S:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-def _reason(exc: BaseException) -> str:
-    strerror = getattr(exc, "strerror", None)
-    return str(strerror) if strerror else str(exc)
-
-
-# --------------------------------------------------------------------------- MP4
 
 
 class Mp4Sink(_SinkBase):
@@ -381,173 +342,3 @@ def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
     x, y = (width - new_w) // 2, (height - new_h) // 2
     out[y : y + new_h, x : x + new_w] = resized
     return out
-
-
-# --------------------------------------------------------------------------- JSONL
-
-
-class PredictionLog(_SinkBase):
-    """One JSON object per line, flushed per line so a crash loses nothing written.
-
-    NumPy scalars and arrays are converted to plain JSON; NaN and infinity
-    become ``null`` (JSON has no NaN).
-
-    Args:
-        path: the .jsonl file to create (overwritten if present).
-
-    Raises:
-        SinkError: at construction when the file cannot be created.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        try:
-            self._file: IO[str] | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
-        except OSError as exc:
-            raise SinkError(
-                f"cannot write prediction log {str(self.path)!r}: {_reason(exc)}; "
-                "check that the folder exists and is writable"
-            ) from exc
-        self.records_written = 0
-
-    def write(self, record: Mapping[str, Any]) -> None:
-        """Append ``record`` as one line.
-
-        Raises:
-            SinkError: if the log is closed or the line cannot be written.
-        """
-        if self._file is None:
-            raise SinkError(f"prediction log {str(self.path)!r} is already closed")
-        line = json.dumps(_jsonable(record), ensure_ascii=False, allow_nan=False)
-        try:
-            self._file.write(line + "\n")
-            self._file.flush()
-        except OSError as exc:
-            raise SinkError(f"could not write to {str(self.path)!r}: {_reason(exc)}") from exc
-        self.records_written += 1
-
-    def close(self) -> None:
-        """Close the file. Idempotent."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
-def _jsonable(value: Any) -> Any:
-    """Convert NumPy types to JSON types, and non-finite floats to None."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-# --------------------------------------------------------------------------- window
-
-_QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27: Esc
-_NO_WINDOW_FIX = "use --no-window (and -o out.mp4 to keep the video)"
-
-
-@lru_cache(maxsize=1)
-def probe_gui(timeout_s: float = 10.0) -> str | None:
-    """Say why OpenCV cannot open a window here, or None if it can.
-
-    A headless OpenCV build cannot show windows at all. On Linux, OpenCV's Qt
-    backend aborts the whole process when there is no display, so the first
-    window is opened in a throw-away child process. The answer is cached.
-    """
-    match = re.search(r"^\s*GUI:\s*(\S+)", cv2.getBuildInformation(), re.MULTILINE)
-    if match is not None and match.group(1).upper() == "NONE":
-        return "this OpenCV build has no GUI support (opencv-python-headless is installed)"
-    if sys.platform in ("win32", "darwin"):
-        return None
-    code = "import cv2; cv2.namedWindow('drivercam'); cv2.waitKey(1); cv2.destroyAllWindows()"
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout_s, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return f"opening a test window did not finish within {timeout_s:g} s"
-    except OSError as exc:
-        return f"could not test for a display: {exc}"
-    if proc.returncode == 0:
-        return None
-    lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
-    detail = next((line for line in lines if "display" in line.lower()), lines[0] if lines else "")
-    return f"no display available ({detail})" if detail else "no display available"
-
-
-class WindowSink(_SinkBase):
-    """Show frames in an OpenCV window. Call every method on the main thread.
-
-    Args:
-        title: the window title.
-        gui_check: returns why no window can be opened, or None (default
-            :func:`probe_gui`); injectable for tests.
-        highgui: the module providing ``namedWindow``, ``imshow``, ``waitKey``,
-            ``getWindowProperty`` and ``destroyWindow`` (``cv2``; a fake in tests).
-
-    Raises:
-        SinkError: at construction when no window can be opened, saying to use ``--no-window``.
-    """
-
-    def __init__(
-        self,
-        title: str,
-        *,
-        gui_check: Callable[[], str | None] = probe_gui,
-        highgui: Any = cv2,
-    ) -> None:
-        self.title = title
-        self._gui = highgui
-        self._closed = False
-        self._shown = False
-        reason = gui_check()
-        if reason is not None:
-            raise SinkError(f"cannot open a window: {reason}; {_NO_WINDOW_FIX}")
-        try:
-            self._gui.namedWindow(title, cv2.WINDOW_NORMAL)
-        except cv2.error as exc:
-            raise SinkError(f"cannot open a window: {_first_line(exc)}; {_NO_WINDOW_FIX}") from exc
-
-    def show(self, image: np.ndarray) -> bool:
-        """Display ``image``; False when the user pressed q or Esc or closed the window."""
-        if self._closed:
-            return False
-        try:
-            if self._shown and self._gui.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
-                return False  # closed with the mouse since the last frame
-            self._gui.imshow(self.title, image)
-            self._shown = True
-            key = int(self._gui.waitKey(1))
-            if key >= 0 and (key & 0xFF) in _QUIT_KEYS:
-                return False
-            return bool(self._gui.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1)
-        except cv2.error as exc:
-            raise SinkError(
-                f"cannot show window {self.title!r}: {_first_line(exc)}; {_NO_WINDOW_FIX}"
-            ) from exc
-
-    def close(self) -> None:
-        """Destroy the window. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self._gui.destroyWindow(self.title)
-            self._gui.waitKey(1)  # let the GUI process the close
-        except cv2.error as exc:
-            logger.debug("destroying window %r: %s", self.title, exc)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[-1].strip() if text else type(exc).__name__

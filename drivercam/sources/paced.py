@@ -1,0 +1,73 @@
+"""Play a finite source in real time, as if it were a live camera."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from drivercam.sources._common import _SourceBase
+from drivercam.types import Frame, FrameSource
+
+
+class PacedSource(_SourceBase):
+    """Play a finite source as if it were a live camera.
+
+    Each frame is released when the wall clock reaches its ``time_s`` (relative
+    to the first frame); a slow reader is never made to wait more. Used for
+    ``drivercam live --source FILE``.
+
+    Args:
+        inner: the source to pace (a video file or image folder).
+        clock: injectable monotonic clock.
+        sleep: injectable sleep.
+    """
+
+    def __init__(
+        self,
+        inner: FrameSource,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.inner = inner
+        self._clock = clock
+        self._sleep = sleep
+        self._start: float | None = None
+
+    @property
+    def is_live(self) -> bool:
+        return True
+
+    @property
+    def fps(self) -> float:
+        return self.inner.fps
+
+    @property
+    def frame_count(self) -> int | None:
+        return self.inner.frame_count
+
+    @property
+    def error(self) -> str | None:
+        """The inner source's recorded error (e.g. a truncated file), if any."""
+        error = getattr(self.inner, "error", None)
+        return error if isinstance(error, str) else None
+
+    def read(self) -> Frame | None:
+        frame = self.inner.read()
+        if frame is None:
+            return None
+        now = self._clock()
+        if self._start is None:
+            self._start = now - frame.time_s
+        delay = self._start + frame.time_s - now
+        if delay > 0:
+            self._sleep(delay)
+            now = self._clock()
+        return replace(frame, captured_at=now)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __repr__(self) -> str:
+        return f"PacedSource({self.inner!r})"

@@ -1,0 +1,214 @@
+"""Video files decoded with PyAV, frame by frame."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+
+from drivercam.errors import SourceError
+from drivercam.sources._common import _SourceBase
+from drivercam.types import Frame
+
+logger = logging.getLogger(__name__)
+
+
+class VideoFileSource(_SourceBase):
+    """Decode a video file with PyAV, frame by frame.
+
+    ``time_s`` comes from each frame's pts, measured from the container's start
+    time (the same origin :class:`drivercam.sinks.Mp4Sink` uses for the audio it
+    copies, so sound stays in sync). A truncated or corrupt file yields every
+    frame that decodes and then ends; the problem is recorded in :attr:`error`
+    instead of raised.
+
+    Args:
+        path: the video file.
+        threads: let FFmpeg decode with several threads (frame/slice threading).
+
+    Raises:
+        SourceError: at construction, when the file is missing, is not a video,
+            or has no video stream.
+    """
+
+    def __init__(self, path: str | Path, *, threads: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise SourceError(f"video file not found: {str(self.path)!r}; check the path")
+        if self.path.is_dir():
+            raise SourceError(
+                f"{str(self.path)!r} is a folder, not a video file; pass it as an image folder"
+            )
+        try:
+            self._container = av.open(str(self.path), "r")
+        except av.FFmpegError as exc:
+            raise SourceError(
+                f"could not open {str(self.path)!r} as a video ({_ffmpeg_reason(exc)}); "
+                "is it a video file, and complete? (an MP4 cut off while recording has no index)"
+            ) from exc
+        if not self._container.streams.video:
+            self._container.close()
+            raise SourceError(
+                f"{str(self.path)!r} has no video stream; give a video file (e.g. .mp4, .mkv, .avi)"
+            )
+        self._stream = self._container.streams.video[0]
+        if threads:
+            self._stream.thread_type = "AUTO"
+        self.has_audio: bool = bool(self._container.streams.audio)
+        ctx = self._stream.codec_context
+        self.width: int = int(ctx.width)
+        self.height: int = int(ctx.height)
+        self._fps = _stream_fps(self._stream)
+        self._frame_count, self._count_exact = _stream_frame_count(
+            self._stream, self._container, self._fps
+        )
+        start = self._container.start_time
+        self._origin_s = float(start) / av.time_base if start is not None else 0.0
+        self._frames: Iterator[av.VideoFrame] | None = self._decode()
+        self._bad_packets = 0
+        self._last_decode_error: BaseException | None = None
+        self._index = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        self.error: str | None = None
+
+    @property
+    def is_live(self) -> bool:
+        return False
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    @property
+    def frame_count(self) -> int | None:
+        """Frames the container says it holds (estimated from duration if it does not say)."""
+        return self._frame_count
+
+    @property
+    def frames_read(self) -> int:
+        """Frames delivered so far."""
+        return self._index
+
+    def read(self) -> Frame | None:
+        """Return the next frame, or None at the end (or after an unrecoverable decode error)."""
+        with self._lock:
+            if self._frames is None:
+                return None
+            frame = next(self._frames, None)
+            if frame is None:
+                self._finish()
+                return None
+            image = frame.to_ndarray(format="bgr24")
+            if frame.pts is not None and frame.time_base is not None:
+                time_s = float(frame.pts * frame.time_base) - self._origin_s
+            else:
+                time_s = self._index / self._fps
+            result = Frame(
+                index=self._index,
+                image=image,
+                time_s=time_s,
+                source=str(self.path),
+                captured_at=time.monotonic(),
+            )
+            self._index += 1
+            return result
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        """Demux and decode, skipping packets the decoder rejects.
+
+        A damaged packet costs only its own frames; an error from the demuxer
+        (the container itself is broken) ends the stream. Either is recorded.
+        """
+        packets = self._container.demux(self._stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except (av.FFmpegError, OSError, EOFError) as exc:
+                self._last_decode_error = exc
+                return
+            try:
+                frames = packet.decode()
+            except (av.FFmpegError, OSError, EOFError) as exc:
+                self._bad_packets += 1
+                self._last_decode_error = exc
+                continue
+            for frame in frames:
+                if isinstance(frame, av.VideoFrame):
+                    yield frame
+
+    def _finish(self) -> None:
+        """Stop decoding and record why the stream ended early or damaged, if it did."""
+        self._frames = None
+        expected = self._frame_count
+        about = f"~{expected}" if expected is not None else "?"
+        short = False
+        if expected is not None:
+            # An estimated count (from duration) may be off by a frame or two.
+            slack = 0 if self._count_exact else max(2, expected // 50)
+            short = self._index < expected - slack
+        if self._bad_packets:
+            self.error = (
+                f"decoded {self._index} of {about} frames of {str(self.path)!r}; "
+                f"{self._bad_packets} damaged packet(s) skipped "
+                f"({_ffmpeg_reason(self._last_decode_error or ValueError('unknown'))})"
+            )
+        elif self._last_decode_error is not None:
+            self.error = (
+                f"decoded {self._index} of {about} frames of {str(self.path)!r}; reading stopped: "
+                f"{_ffmpeg_reason(self._last_decode_error)}"
+            )
+        elif short:
+            self.error = (
+                f"decoded {self._index} of {about} frames of {str(self.path)!r}; "
+                "the file is truncated or damaged"
+            )
+        if self.error is not None:
+            logger.warning("%s", self.error)
+
+    def close(self) -> None:
+        """Close the file. Safe to call more than once."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._frames = None
+            self._container.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"VideoFileSource({str(self.path)!r}, {self.width}x{self.height}, "
+            f"fps={self._fps:.3f}, frames={self._frame_count})"
+        )
+
+
+def _ffmpeg_reason(exc: BaseException) -> str:
+    """The human part of a PyAV error, without errno noise."""
+    strerror = getattr(exc, "strerror", None)
+    return str(strerror) if strerror else str(exc)
+
+
+def _stream_fps(stream: Any) -> float:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate is not None and float(rate) > 0:
+            return float(rate)
+    logger.warning("video stream reports no frame rate; assuming 30 fps")
+    return 30.0
+
+
+def _stream_frame_count(stream: Any, container: Any, fps: float) -> tuple[int | None, bool]:
+    """Return (frame count, whether it is exact) for a video stream."""
+    if stream.frames and stream.frames > 0:
+        return int(stream.frames), True
+    if stream.duration is not None and stream.time_base is not None:
+        return max(1, round(float(stream.duration * stream.time_base) * fps)), False
+    if container.duration is not None and container.duration > 0:
+        return max(1, round(container.duration / av.time_base * fps)), False
+    return None, False
