@@ -96,6 +96,11 @@ class OnnxClassifier:
             # TensorRT writes its engine cache here but does not create the folder.
             Path(specs[0][1]["trt_engine_cache_path"]).mkdir(parents=True, exist_ok=True)
         options = ort.SessionOptions()
+        # ONNX Runtime's pool threads busy-wait between operators and runs by
+        # default. In drivercam the decode, render and encode threads need those
+        # cores; on 2 cores spinning cost ~14 ms of CPU per frame and a third of
+        # the pipeline's throughput (benchmarks/README.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if intra_op_threads is not None:
             options.intra_op_num_threads = intra_op_threads
         if inter_op_threads is not None:
