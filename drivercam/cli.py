@@ -51,11 +51,11 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-# Running 4 queued frames per ONNX Runtime call cut the EfficientNet-Lite0 model's
-# time per frame on a busy 2-core CPU from 90 to 73 ms (best of 5; medians 94 vs
-# 85 ms); end to end the gain was lost in the noise there, as decoding and drawing
-# share those cores. Accelerators gain more from batching.
-DEFAULT_BATCH = 4
+# One frame per ONNX Runtime call: with the pool threads no longer spinning, batches
+# of 4 made annotate slower on a 2-core CPU (EfficientNet-Lite0, 640x480 clip,
+# medians of 3 interleaved rounds: 39.0 vs 34.5 fps at 2 intra-op threads, 40.3
+# vs 37.5 at 1; benchmarks/README.md). Accelerators may gain from --batch-size.
+DEFAULT_BATCH = 1
 
 # Problems a user can fix by changing the input, the model, an option or a path.
 _USER_ERRORS = (DrivercamError, ValueError, OSError)
