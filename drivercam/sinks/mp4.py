@@ -185,7 +185,10 @@ class Mp4Sink(_SinkBase):
             pts = 0 if self._last_pts is None else self._last_pts + self._frame_ticks
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1
-        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        # OpenCV's BGR -> I420 costs 0.44 ms at 640x480 where the encoder's own
+        # conversion costs 1.11 ms, and it rounds better (BGR round trip through
+        # the decoder: 45.9 vs 41.6 dB PSNR). _fit made the size even.
+        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
         frame.pts = pts
         frame.time_base = self.time_base
         frame.duration = self._frame_ticks
