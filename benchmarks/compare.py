@@ -131,6 +131,21 @@ def _export_features(net: Any, out: Path) -> None:
 # --------------------------------------------------------------------------- routes
 
 
+class Rate:
+    """Frames per second (wall clock) and CPU milliseconds per frame (all threads of
+    this process), from the moment it is created; CPU time tells apart a route that
+    works less from one that only waits less on a busy machine."""
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def done(self, frames: int) -> tuple[float, float]:
+        wall = time.perf_counter() - self.wall
+        cpu = time.process_time() - self.cpu
+        return frames / wall, 1000.0 * cpu / max(frames, 1)
+
+
 def _session(path: str, threads: int | None, *, spinning: bool = True) -> Any:
     """A plain CPU session; ``spinning=False`` matches drivercam's OnnxClassifier options."""
     import onnxruntime as ort
@@ -143,7 +158,8 @@ def _session(path: str, threads: int | None, *, spinning: bool = True) -> Any:
     return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def route_pipeline(clip: Path, model: str, frames: int, threads: int | None, batch: int, out: Path) -> float:
+def route_pipeline(clip: Path, model: str, frames: int, threads: int | None, batch: int,
+                   out: Path) -> tuple[float, float]:
     """drivercam annotate: Monitor + render_overlay + Mp4Sink (audio copied); returns FPS."""
     from drivercam.api import Monitor
     from drivercam.overlay import OverlayOptions, render_overlay
@@ -155,7 +171,7 @@ def route_pipeline(clip: Path, model: str, frames: int, threads: int | None, bat
     options = OverlayOptions()
     labels = monitor.labels
     n = 0
-    start = time.perf_counter()
+    rate = Rate()
     with monitor, Mp4Sink(out, width=source.width, height=source.height, fps=source.fps,
                           audio_from=clip if source.has_audio else None) as sink:
         for result in monitor:
@@ -165,7 +181,7 @@ def route_pipeline(clip: Path, model: str, frames: int, threads: int | None, bat
             n += 1
             if n >= frames:
                 break
-    return n / (time.perf_counter() - start)
+    return rate.done(n)
 
 
 def load_tensors(clip: Path, frames: int) -> np.ndarray:
@@ -194,14 +210,15 @@ def time_session(session: Any, tensors: np.ndarray, batch: int, outputs: list[st
     return times
 
 
-def route_ceiling(session: Any, tensors: np.ndarray, batch: int) -> float:
+def route_ceiling(session: Any, tensors: np.ndarray, batch: int) -> tuple[float, float]:
     """ONNX Runtime alone on ready tensors; returns FPS."""
-    start = time.perf_counter()
+    rate = Rate()
     time_session(session, tensors, batch, ["probs", "cams"])
-    return len(tensors) / (time.perf_counter() - start)
+    return rate.done(len(tensors))
 
 
-def route_naive(clip: Path, features_model: str, fc_path: str, frames: int, threads: int | None, out: Path) -> float:
+def route_naive(clip: Path, features_model: str, fc_path: str, frames: int, threads: int | None,
+                out: Path) -> tuple[float, float]:
     """The classic Keras CAM loop, one frame at a time; returns FPS."""
     import cv2
 
@@ -213,7 +230,7 @@ def route_naive(clip: Path, features_model: str, fc_path: str, frames: int, thre
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     session.run(None, {"images": np.zeros((1, *INPUT_HW, 3), np.uint8)})
     n = 0
-    start = time.perf_counter()
+    rate = Rate()
     while n < frames:
         ok, frame = cap.read()
         if not ok:
@@ -236,7 +253,7 @@ def route_naive(clip: Path, features_model: str, fc_path: str, frames: int, thre
         n += 1
     writer.release()
     cap.release()
-    return n / (time.perf_counter() - start)
+    return rate.done(n)
 
 
 def route_gradcam(clip: Path, state_path: str, frames: int, threads: int | None, out: Path) -> dict[str, Any]:
@@ -263,7 +280,7 @@ def route_gradcam(clip: Path, state_path: str, frames: int, threads: int | None,
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     cam(input_tensor=torch.zeros(1, 3, *INPUT_HW), targets=None)
     n = 0
-    start = time.perf_counter()
+    rate = Rate()
     while n < frames:
         ok, frame = cap.read()
         if not ok:
@@ -277,11 +294,13 @@ def route_gradcam(clip: Path, state_path: str, frames: int, threads: int | None,
         n += 1
     writer.release()
     cap.release()
-    return {"fps": n / (time.perf_counter() - start), "frames": n, "torch": torch.__version__,
+    fps, cpu_ms = rate.done(n)
+    return {"fps": fps, "cpu_ms": cpu_ms, "frames": n, "torch": torch.__version__,
             "threads": torch.get_num_threads()}
 
 
-def _gradcam_child(python: str, clip: Path, state: str, frames: int, threads: int | None, out: Path) -> float:
+def _gradcam_child(python: str, clip: Path, state: str, frames: int, threads: int | None,
+                   out: Path) -> tuple[float, float]:
     cmd = [python, str(Path(__file__).resolve()), "--gradcam-child", "--clip", str(clip), "--state", state,
            "--frames", str(frames), "--output", str(out)]
     if threads:
@@ -291,7 +310,7 @@ def _gradcam_child(python: str, clip: Path, state: str, frames: int, threads: in
         raise RuntimeError(f"gradcam route failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     log.info("gradcam child: %s", result)
-    return float(result["fps"])
+    return float(result["fps"]), float(result["cpu_ms"])
 
 
 # --------------------------------------------------------------------------- extra checks
@@ -419,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     if "ceiling" in routes:
         routes.insert(routes.index("ceiling") + 1, "ceiling-spin")
     fps: dict[str, list[float]] = {r: [] for r in routes}
+    cpu: dict[str, list[float]] = {r: [] for r in routes}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         sessions = {}
@@ -440,9 +460,11 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     value = _gradcam_child(args.gradcam_python, args.clip, models["state"], args.frames,
                                            args.threads, out / "g.mp4")
-                fps[route].append(value)
-                log.info("round %d %-8s %6.1f fps", r + 1, route, value)
+                fps[route].append(value[0])
+                cpu[route].append(value[1])
+                log.info("round %d %-12s %6.1f fps %6.1f ms CPU/frame", r + 1, route, *value)
     report["fps"] = {r: {"per_round": v, **_summary(v)} for r, v in fps.items()}
+    report["cpu_ms_per_frame"] = {r: {"per_round": v, **_summary(v)} for r, v in cpu.items()}
     ratios: dict[str, Any] = {}
     for name, (a, b) in {"pipeline/ceiling": ("pipeline", "ceiling"), "pipeline/naive": ("pipeline", "naive"),
                          "pipeline/gradcam": ("pipeline", "gradcam")}.items():
@@ -472,9 +494,11 @@ def format_report(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines = [f"{m['cpu']} ({m['cores']} cores), {report['network']}",
              f"threads={report['threads'] or 'default'} batch={report['batch']} frames={report['frames']} "
-             f"rounds={report['rounds']}", "", f"{'route':<10} {'fps median':>10} {'min':>7} {'max':>7}"]
+             f"rounds={report['rounds']}", "",
+             f"{'route':<13} {'fps median':>10} {'min':>7} {'max':>7} {'CPU ms/frame':>13}"]
     for route, s in report["fps"].items():
-        lines.append(f"{route:<10} {s['median']:>10.1f} {s['min']:>7.1f} {s['max']:>7.1f}")
+        c = report["cpu_ms_per_frame"][route]["median"]
+        lines.append(f"{route:<13} {s['median']:>10.1f} {s['min']:>7.1f} {s['max']:>7.1f} {c:>13.1f}")
     for name, s in report["ratios"].items():
         lines.append(f"{name:<18} {s['median']:>6.2f}x (rounds {s['min']:.2f}-{s['max']:.2f})")
     if "cam_cost" in report:

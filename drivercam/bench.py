@@ -152,15 +152,21 @@ def parse_size(text: str) -> tuple[int, int]:
 class SyntheticSource:
     """Endless (or ``frames``-long) generated BGR frames at a nominal frame rate.
 
-    A few distinct frames (noise, a moving square) are made once and cycled, so
-    producing a frame costs nothing and the benchmark measures the pipeline.
+    A few distinct frames (smooth shading with mild sensor-like noise and a
+    moving square, so the encoder sees camera-like content rather than pure
+    noise) are made once and cycled: producing a frame costs nothing and the
+    benchmark measures the pipeline.
     Live sources are paced by wrapping them in :class:`drivercam.sources.PacedSource`.
     """
 
     def __init__(self, width: int, height: int, *, fps: float = 30.0, frames: int | None = None,
                  live: bool = False, distinct: int = 16, seed: int = 0) -> None:
+        import cv2
+
         rng = np.random.default_rng(seed)
-        base = rng.integers(40, 200, (height, width, 3), dtype=np.uint8)
+        coarse = rng.uniform(40, 200, (6, 8, 3)).astype(np.float32)
+        shading = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+        base = np.clip(shading + rng.normal(0, 3, shading.shape), 0, 255).astype(np.uint8)
         side = max(4, min(width, height) // 4)
         self._images = []
         for i in range(distinct):
