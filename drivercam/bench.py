@@ -349,10 +349,16 @@ def run_one(
     with ExitStack() as stack:
         timed: FrameSource = _TimedSource(make_source(), timer)
         source: FrameSource = PacedSource(timed, clock=clock) if pace else timed
-        pipeline = Pipeline(source, _TimedClassifier(classifier, timer), batch_size=settings.batch_size,
-                            result_timeout_s=60.0, clock=clock)
+        try:
+            pipeline = Pipeline(source, _TimedClassifier(classifier, timer), batch_size=settings.batch_size,
+                                result_timeout_s=60.0, clock=clock)
+        except BaseException:
+            source.close()  # the pipeline owns the source only once it exists
+            raise
         stack.enter_context(pipeline)
-        folder = None if settings.output is not None else Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        video_path = settings.output
+        if video_path is None:
+            video_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "bench.mp4"
         sink: Mp4Sink | None = None
         for result in pipeline:
             frame, pred = result.frame, result.prediction
@@ -362,14 +368,14 @@ def run_one(
                 stats = pipeline.stats
                 image = render_overlay(
                     blend_heatmap(frame.image, heat, settings.alpha), pred.probs, pred.cams, labels, draw,
-                    fps=stats.fps, inference_ms=result.inference_ms, dropped=stats.dropped if pipeline.drop_stale else None,
+                    fps=stats.fps, inference_ms=result.inference_ms,
+                    dropped=stats.dropped if pipeline.drop_stale else None,
                 )
             if pipeline.drop_stale and shown >= settings.warmup:
                 ages.append(1000.0 * (clock() - frame.captured_at))
             if settings.encode:
                 if sink is None:
-                    path = settings.output if settings.output is not None else folder / "bench.mp4"  # type: ignore[operator]
-                    sink = stack.enter_context(Mp4Sink(path, width=image.shape[1], height=image.shape[0],
+                    sink = stack.enter_context(Mp4Sink(video_path, width=image.shape[1], height=image.shape[0],
                                                        fps=source.fps or 30.0))
                 with timer.measure("encode"):
                     sink.write(image, frame.time_s)
