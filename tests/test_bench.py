@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -15,6 +17,7 @@ import media
 from drivercam import bench, sysinfo
 from drivercam.bench import BenchSettings, StageStats, StageTimer, percentile
 from drivercam.cli import main
+from drivercam.sources import CameraSource
 from tiny_models import TinyModel, make_tiny_model
 
 
@@ -216,3 +219,42 @@ def test_cli_bench_errors_are_one_line(tiny: TinyModel, tmp_path: Path, capsys: 
     assert main(["bench", "--synthetic", "64x48", "--model", str(tmp_path / "missing.onnx")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "missing.onnx" in err[0]
+
+
+class FakeCamera:
+    """Stands in for cv2.VideoCapture: an endless 64x48 camera delivering a frame every 2 ms."""
+
+    def __init__(self, *args: object) -> None:
+        self.released = False
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        return not self.released
+
+    def read(self) -> tuple[bool, np.ndarray]:
+        time.sleep(0.002)
+        return True, np.full((48, 64, 3), 120, np.uint8)
+
+    def set(self, prop: int, value: float) -> bool:
+        return True
+
+    def get(self, prop: int) -> float:
+        return {cv2.CAP_PROP_FRAME_WIDTH: 64.0, cv2.CAP_PROP_FRAME_HEIGHT: 48.0, cv2.CAP_PROP_FPS: 500.0}.get(prop, 0.0)
+
+    def release(self) -> None:
+        self.released = True
+
+
+def test_run_one_on_a_camera_is_live_and_releases_it(tiny: TinyModel) -> None:
+    cameras: list[FakeCamera] = []
+
+    def factory(*args: object) -> FakeCamera:
+        cameras.append(FakeCamera(*args))
+        return cameras[-1]
+
+    settings = BenchSettings(frames=4, warmup=1, encode=False)
+    result = bench.run_one(tiny.path, "cpu", lambda: CameraSource(0, capture_factory=factory), settings)
+    assert result["live"] is True
+    assert result["frames"] == 4 and result["frame_age"]["count"] == 4
+    assert result["stages"]["capture"]["count"] >= 4
+    assert result["frames_read"] >= 4
+    assert cameras and all(camera.released for camera in cameras)
