@@ -114,7 +114,7 @@ def _export_features(net: Any, out: Path) -> None:
     import export_onnx as ex
     import torch
 
-    class WithFeatures(ex.CamModel):  # type: ignore[misc, name-defined]
+    class WithFeatures(ex.CamModel):  # type: ignore[misc]
         def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             x = images.to(torch.float32).index_select(3, self.channel_order)
             x = ((x - ex.IMAGENET_MEAN) / ex.IMAGENET_STD).permute(0, 3, 1, 2)
@@ -189,7 +189,7 @@ def load_tensors(clip: Path, frames: int) -> np.ndarray:
     import cv2
 
     cap = cv2.VideoCapture(str(clip))
-    out = []
+    out: list[np.ndarray] = []
     while len(out) < frames:
         ok, frame = cap.read()
         if not ok:
@@ -227,7 +227,7 @@ def route_naive(clip: Path, features_model: str, fc_path: str, frames: int, thre
     cap = cv2.VideoCapture(str(clip))
     fps = cap.get(cv2.CAP_PROP_FPS) or 15.0
     width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     session.run(None, {"images": np.zeros((1, *INPUT_HW, 3), np.uint8)})
     n = 0
     rate = Rate()
@@ -245,8 +245,8 @@ def route_naive(clip: Path, features_model: str, fc_path: str, frames: int, thre
         cam = np.maximum(cam, 0)
         cam = cam / cam.max() if cam.max() > 0 else cam
         cam = cv2.resize(cam, (width, height))
-        heatmap = cv2.applyColorMap(np.uint8(255 * cam), cv2.COLORMAP_JET)
-        blended = np.uint8(np.clip(heatmap * ALPHA + frame * (1 - ALPHA), 0, 255))
+        heatmap = cv2.applyColorMap((255 * cam).astype(np.uint8), cv2.COLORMAP_JET)
+        blended = np.clip(heatmap * ALPHA + frame * (1 - ALPHA), 0, 255).astype(np.uint8)
         cv2.putText(blended, f"class {c}: {probs[0, c]:.2f}", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8,
                     (255, 255, 255), 2)
         writer.write(blended)
@@ -277,7 +277,7 @@ def route_gradcam(clip: Path, state_path: str, frames: int, threads: int | None,
     cap = cv2.VideoCapture(str(clip))
     fps = cap.get(cv2.CAP_PROP_FPS) or 15.0
     width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     cam(input_tensor=torch.zeros(1, 3, *INPUT_HW), targets=None)
     n = 0
     rate = Rate()
@@ -434,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         "clip": str(args.clip) if args.clip else None, "frames": args.frames, "rounds": args.rounds,
         "threads": args.threads, "batch": args.batch,
     }
-    tensors = load_tensors(args.clip, args.frames) if args.clip else None
+    # Without a clip (no routes to compare) the CAM cost is measured on black frames.
+    tensors = load_tensors(args.clip, args.frames) if args.clip else np.zeros((20, *INPUT_HW, 3), np.uint8)
     if "ceiling" in routes:
         routes.insert(routes.index("ceiling") + 1, "ceiling-spin")
     fps: dict[str, list[float]] = {r: [] for r in routes}
@@ -473,8 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             ratios[name] = {"per_round": per_round, **_summary(per_round)}
     report["ratios"] = ratios
     if not args.no_cam_cost:
-        sample = tensors if tensors is not None else np.zeros((20, *INPUT_HW, 3), np.uint8)
-        report["cam_cost"] = cam_cost(models, sample, args.threads, rounds=max(5, args.rounds * 3))
+        report["cam_cost"] = cam_cost(models, tensors, args.threads, rounds=max(5, args.rounds * 3))
     if args.live:
         # A common camera rate just above what the model manages: the model is slower than the camera.
         model_fps = statistics.median(fps["ceiling"]) if fps.get("ceiling") else 20.0
