@@ -53,15 +53,15 @@ log = logging.getLogger("compare")
 ROUTES = ("pipeline", "ceiling", "naive", "gradcam")
 # "ceiling" runs with drivercam's session options (pool threads not spinning);
 # "ceiling-spin", measured beside it, with ONNX Runtime's defaults, for reference.
-INPUT_HW = (192, 256)
+INPUT_HW = (192, 256)  # the stand-in's input; a checkpoint brings its own
 ALPHA = 0.45
 
 
 # --------------------------------------------------------------------------- models
 
 
-def _load_network(checkpoint: Path | None) -> tuple[Any, str]:
-    """The PyTorch network and a short description of where its weights came from."""
+def _load_network(checkpoint: Path | None) -> tuple[Any, dict[str, Any]]:
+    """The PyTorch network and how it is built (where its weights came from, stride, input size)."""
     sys.path.insert(0, str(TOOLS))
     import effnet_lite
     import torch
@@ -70,11 +70,14 @@ def _load_network(checkpoint: Path | None) -> tuple[Any, str]:
         import export_onnx
 
         net, cfg = export_onnx.load_network(checkpoint)
-        return net, f"checkpoint {checkpoint} (output stride {cfg['output_stride']})"
+        return net, {"network": f"checkpoint {checkpoint}", "stride": int(cfg["output_stride"]),
+                     "dilate": bool(cfg["dilate"]), "classes": int(cfg["num_classes"]),
+                     "input_hw": [int(v) for v in cfg["input_size"]]}
     torch.manual_seed(0)
     net = effnet_lite.EfficientNetLite0(10, output_stride=16)
     effnet_lite.load_imagenet_weights(net)
-    return net.eval(), "EfficientNet-Lite0 ImageNet backbone, seeded 10-class head (stand-in)"
+    return net.eval(), {"network": "EfficientNet-Lite0 ImageNet backbone, seeded 10-class head (stand-in)",
+                        "stride": 16, "dilate": False, "classes": 10, "input_hw": list(INPUT_HW)}
 
 
 def prepare_models(checkpoint: Path | None, workdir: Path) -> dict[str, Any]:
@@ -93,23 +96,21 @@ def prepare_models(checkpoint: Path | None, workdir: Path) -> dict[str, Any]:
         info = json.loads(files["about"].read_text())
         return {**{k: str(v) for k, v in files.items()}, **info}
     folder.mkdir(parents=True, exist_ok=True)
-    net, about = _load_network(checkpoint)
+    net, info = _load_network(checkpoint)
     import export_onnx as ex  # tools/ is on the path now
     import torch
 
-    stride = 16 if checkpoint is None else int(torch.load(checkpoint, map_location="cpu",
-                                                          weights_only=False)["config"]["output_stride"])
-    ex.export(net, files["cams"], input_size=INPUT_HW, stride=stride, metadata={})
-    ex.export(net, files["nocams"], input_size=INPUT_HW, stride=stride, metadata={}, include_cams=False)
-    _export_features(net, files["features"])
-    torch.save({"state": net.state_dict(), "stride": stride}, files["state"])
+    hw = tuple(info["input_hw"])
+    ex.export(net, files["cams"], input_size=hw, stride=info["stride"], metadata={})
+    ex.export(net, files["nocams"], input_size=hw, stride=info["stride"], metadata={}, include_cams=False)
+    _export_features(net, files["features"], hw)
+    torch.save({"state": net.state_dict(), **info}, files["state"])
     np.save(files["fc"], net._fc.weight.detach().numpy().astype(np.float32))
-    info = {"network": about, "stride": stride}
     files["about"].write_text(json.dumps(info))
     return {**{k: str(v) for k, v in files.items()}, **info}
 
 
-def _export_features(net: Any, out: Path) -> None:
+def _export_features(net: Any, out: Path, hw: tuple[int, int]) -> None:
     """The classifier a Keras-CAM user exports: uint8 frames -> (probs, last conv features)."""
     import export_onnx as ex
     import torch
@@ -121,7 +122,7 @@ def _export_features(net: Any, out: Path) -> None:
             feats = self.net.features(x)
             return torch.softmax(self.net._fc(feats.mean(dim=(2, 3))), dim=1), feats
 
-    h, w = INPUT_HW
+    h, w = hw
     torch.onnx.export(WithFeatures(net).eval(), (torch.zeros(1, h, w, 3, dtype=torch.uint8),), str(out),
                       input_names=["images"], output_names=["probs", "features"],
                       dynamic_axes={"images": {0: "N"}, "probs": {0: "N"}, "features": {0: "N"}},
@@ -184,7 +185,7 @@ def route_pipeline(clip: Path, model: str, frames: int, threads: int | None, bat
     return rate.done(n)
 
 
-def load_tensors(clip: Path, frames: int) -> np.ndarray:
+def load_tensors(clip: Path, frames: int, hw: tuple[int, int]) -> np.ndarray:
     """The clip's first ``frames`` frames resized to the model input, as drivercam feeds them."""
     import cv2
 
@@ -194,7 +195,7 @@ def load_tensors(clip: Path, frames: int) -> np.ndarray:
         ok, frame = cap.read()
         if not ok:
             break
-        out.append(cv2.resize(frame, INPUT_HW[::-1], interpolation=cv2.INTER_AREA))
+        out.append(cv2.resize(frame, hw[::-1], interpolation=cv2.INTER_AREA))
     cap.release()
     return np.stack(out)
 
@@ -223,19 +224,20 @@ def route_naive(clip: Path, features_model: str, fc_path: str, frames: int, thre
     import cv2
 
     session = _session(features_model, threads)
+    hw = tuple(session.get_inputs()[0].shape[1:3])
     weights = np.load(fc_path)  # (C, K)
     cap = cv2.VideoCapture(str(clip))
     fps = cap.get(cv2.CAP_PROP_FPS) or 15.0
     width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
-    session.run(None, {"images": np.zeros((1, *INPUT_HW, 3), np.uint8)})
+    session.run(None, {"images": np.zeros((1, *hw, 3), np.uint8)})
     n = 0
     rate = Rate()
     while n < frames:
         ok, frame = cap.read()
         if not ok:
             break
-        x = cv2.resize(frame, INPUT_HW[::-1])[None]
+        x = cv2.resize(frame, hw[::-1])[None]
         probs, features = session.run(None, {"images": x})
         c = int(np.argmax(probs[0]))
         conv = features[0]
@@ -269,7 +271,9 @@ def route_gradcam(clip: Path, state_path: str, frames: int, threads: int | None,
     if threads:
         torch.set_num_threads(threads)
     saved = torch.load(state_path, map_location="cpu", weights_only=True)
-    net = effnet_lite.EfficientNetLite0(10, output_stride=int(saved["stride"]))
+    net = effnet_lite.EfficientNetLite0(int(saved["classes"]), output_stride=int(saved["stride"]),
+                                        dilate=bool(saved["dilate"]))
+    hw = tuple(saved["input_hw"])
     net.load_state_dict(saved["state"])
     net.eval()
     cam = GradCAM(model=net, target_layers=[net._conv_head])
@@ -278,7 +282,7 @@ def route_gradcam(clip: Path, state_path: str, frames: int, threads: int | None,
     fps = cap.get(cv2.CAP_PROP_FPS) or 15.0
     width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
-    cam(input_tensor=torch.zeros(1, 3, *INPUT_HW), targets=None)
+    cam(input_tensor=torch.zeros(1, 3, *hw), targets=None)
     n = 0
     rate = Rate()
     while n < frames:
@@ -286,7 +290,7 @@ def route_gradcam(clip: Path, state_path: str, frames: int, threads: int | None,
         if not ok:
             break
         rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-        small = np.float32(cv2.resize(rgb, INPUT_HW[::-1])) / 255.0
+        small = np.float32(cv2.resize(rgb, hw[::-1])) / 255.0
         grayscale = cam(input_tensor=preprocess_image(small, mean=mean, std=std), targets=None)[0]
         full = cv2.resize(grayscale, (width, height))
         visual = show_cam_on_image(np.float32(rgb) / 255.0, full, use_rgb=True, image_weight=1 - ALPHA)
@@ -435,7 +439,8 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads, "batch": args.batch,
     }
     # Without a clip (no routes to compare) the CAM cost is measured on black frames.
-    tensors = load_tensors(args.clip, args.frames) if args.clip else np.zeros((20, *INPUT_HW, 3), np.uint8)
+    hw = tuple(models["input_hw"])
+    tensors = load_tensors(args.clip, args.frames, hw) if args.clip else np.zeros((20, *hw, 3), np.uint8)
     if "ceiling" in routes:
         routes.insert(routes.index("ceiling") + 1, "ceiling-spin")
     fps: dict[str, list[float]] = {r: [] for r in routes}
