@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
     truth = np.array([s.label for s in samples])
     preds = np.zeros(len(samples), dtype=np.int64)
+    hot_area = np.zeros(len(samples), dtype=np.float64)
     rng = np.random.default_rng(0)
     sheet_picks = {c: set(rng.permutation(np.flatnonzero(truth == c))[: args.per_class].tolist()) for c in range(len(labels))}
     sheet: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
@@ -175,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         images = [load_bgr(s.path) for s in chunk]
         probs, cams = clf(images)
         preds[start : start + len(chunk)] = probs.argmax(1)
+        for k, image in enumerate(images):
+            # Share of the frame where the predicted class's map is at least half its peak:
+            # smaller means a more focused (sharper) map.
+            cam = cam_for_frame(cams[k], int(probs[k].argmax()), image.shape)
+            hot_area[start + k] = float((cam >= 0.5).mean())
         if args.contact_sheet:
             for k, image in enumerate(images):
                 i = start + k
@@ -188,6 +194,13 @@ def main(argv: list[str] | None = None) -> int:
         "photos": len(samples),
         "subjects": sorted({s.subject for s in samples}),
         "accuracy": float((truth == preds).mean()),
+        "per_subject_accuracy": {
+            subj: float((truth[m] == preds[m]).mean())
+            for subj in sorted({s.subject for s in samples})
+            for m in [np.array([s.subject == subj for s in samples])]
+        },
+        "cam_size": list(clf.cam_size),
+        "cam_hot_area_mean": float(hot_area.mean()),
         "per_class": {f"c{i} {labels[i]}": v for i, v in enumerate(per_class)},
         "confusion_matrix": cm.tolist(),
     }
@@ -197,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "confusion.txt").write_text(text)
     cv2.imwrite(str(args.out / "confusion.png"), confusion_png(cm, labels))
     print(f"accuracy {result['accuracy']:.4f} on {len(samples)} photos of {len(result['subjects'])} drivers")
+    per_subject = result["per_subject_accuracy"]
+    print("  per driver: " + ", ".join(f"{k} {v:.3f}" for k, v in per_subject.items()))
+    print(f"  CAM {clf.cam_size[0]}x{clf.cam_size[1]}; mean share of the frame at >= half the peak: {hot_area.mean():.3f}")
     for i, row in enumerate(per_class):
         print(f"  c{i} {labels[i]:<22} precision {row['precision']:.3f}  recall {row['recall']:.3f}  n={row['support']}")
     print(text, end="")
