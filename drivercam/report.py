@@ -557,10 +557,10 @@ def add_episode_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--preset", choices=sorted(EPISODE_PRESETS), default="eu-high-speed",
                        help="alert timing: EU ADDW rules, 3.5 s above 50 km/h or 6 s at 20-50 km/h "
                        "(default: eu-high-speed)")
-    for name, what in (("onset", "distraction needed to start an episode"),
-                       ("warning", "episode age at the first alert"),
+    for name, what in (("onset", "seconds of distraction that start an episode"),
+                       ("warning", "episode age in seconds at the first alert"),
                        ("cooldown", "seconds between repeated alerts"),
-                       ("release", "safe driving needed to end an episode")):
+                       ("release", "seconds of safe driving that end an episode")):
         group.add_argument(f"--{name}-s", type=float, metavar="S", help=f"{what} (overrides --preset)")
     group.add_argument("--enter-threshold", type=float, metavar="P",
                        help="distraction probability that counts as distracted (default: 0.5)")
