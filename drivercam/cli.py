@@ -41,6 +41,7 @@ import numpy as np
 from drivercam import bench
 from drivercam.api import Monitor, RunOutputs, class_ids_of, prediction_record, resolve_class
 from drivercam.errors import DrivercamError, PipelineError, SourceError
+from drivercam.report import add_episode_arguments, recorder_from_args
 from drivercam.types import Result
 
 logger = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--max-seconds", type=_positive_float, metavar="S", help="stop after S seconds")
     live.add_argument("--output", metavar="OUT.mp4", help="also record the annotated video")
     live.add_argument("--predictions", metavar="P.jsonl", help="write one JSON line per frame shown")
+    add_episode_arguments(live)
 
     annotate = commands.add_parser(
         "annotate", parents=[common], help="annotate a video file or image folder into an MP4",
@@ -157,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=_positive_int, default=DEFAULT_BATCH, metavar="N",
         help=f"frames per inference call (default: {DEFAULT_BATCH})",
     )
+
+    add_episode_arguments(annotate)
 
     info = commands.add_parser(
         "info", parents=[common], help="show a model's labels, sizes, metadata and providers",
@@ -375,6 +379,8 @@ def _run_annotate(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         stack.callback(monitor.close)
         options = _overlay_options(args, _cam_class(args.cam_class, labels, class_ids))
+        recorder = recorder_from_args(args, labels, class_ids, subtitle=spec)
+        stack.callback(recorder.close)  # an interrupted run still gets its event log and report
         has_audio = bool(getattr(source, "has_audio", False))
         outputs = stack.enter_context(RunOutputs(
             args.output, args.predictions, fps=float(source.fps) or 15.0,
@@ -389,7 +395,8 @@ def _run_annotate(args: argparse.Namespace) -> int:
         try:
             with monitor:
                 for result in monitor:
-                    image = _render(result, options, labels)
+                    smoothed = recorder.observe(result)  # the prediction log keeps the raw scores
+                    image = recorder.annotate(_render(smoothed, options, labels), result.frame.index)
                     outputs.write(image, result.frame.time_s, prediction_record(result, class_ids, spec))
                     progress.update(outputs.written)
                     if args.max_frames is not None and outputs.written >= args.max_frames:
@@ -402,6 +409,7 @@ def _run_annotate(args: argparse.Namespace) -> int:
             print(f"{PROG}: interrupted{_written(outputs, args.output)}", file=sys.stderr)
             return EXIT_INTERRUPTED
         progress.finish(outputs.written)
+        summary = recorder.finish()
     elapsed = time.monotonic() - started
     rate = outputs.written / elapsed if elapsed > 0 else 0.0
     if failure is not None:
@@ -411,6 +419,8 @@ def _run_annotate(args: argparse.Namespace) -> int:
     skipped = len(getattr(source, "skipped", ()))
     note = f" (skipped {skipped} unreadable images; -v names them)" if skipped else ""
     print(f"annotated {outputs.written} frames in {elapsed:.1f} s ({rate:.1f} fps) -> {args.output}{note}")
+    if summary:
+        print(summary)
     return EXIT_OK
 
 
@@ -431,6 +441,8 @@ def _run_live(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         stack.callback(monitor.close)
         options = _overlay_options(args, _cam_class(args.cam_class, labels, class_ids))
+        recorder = recorder_from_args(args, labels, class_ids, subtitle=str(args.source))
+        stack.callback(recorder.close)
         window = None
         if not args.no_window:
             from drivercam.sinks import WindowSink
@@ -448,7 +460,10 @@ def _run_live(args: argparse.Namespace) -> int:
                 # are dropped upstream), so drawing each one keeps up with it.
                 for result in monitor:
                     stats = monitor.stats
-                    image = _render(result, options, labels, fps=stats.fps, dropped=stats.dropped)
+                    smoothed = recorder.observe(result)
+                    image = recorder.annotate(
+                        _render(smoothed, options, labels, fps=stats.fps, dropped=stats.dropped), result.frame.index
+                    )
                     shown += 1
                     if window is not None and not window.show(image):
                         break
@@ -463,6 +478,7 @@ def _run_live(args: argparse.Namespace) -> int:
             print(f"{PROG}: interrupted after {shown} frames{_written(outputs, args.output)}", file=sys.stderr)
             return EXIT_INTERRUPTED
         stats = monitor.stats
+        summary = recorder.finish()
     if failure is not None:
         return _report_error(failure, args.verbose, _written(outputs, args.output))
     elapsed = time.monotonic() - started
@@ -471,6 +487,8 @@ def _run_live(args: argparse.Namespace) -> int:
         f"showed {shown} frames in {elapsed:.1f} s ({shown / elapsed if elapsed > 0 else 0.0:.1f} fps), "
         f"dropped {stats.dropped} stale frames{saved}"
     )
+    if summary:
+        print(summary)
     return EXIT_OK
 
 

@@ -295,3 +295,56 @@ def test_run_recorder_without_outputs_and_option_errors(tmp_path: Path) -> None:
     ):
         with pytest.raises(ValueError, match=message):
             recorder_from_args(parser.parse_args(argv), LABELS, ids)
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(90)
+def test_cli_annotate_writes_alerts_events_snapshots_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import av
+
+    import media
+    from drivercam.cli import main
+    from tiny_models import make_tiny_model
+
+    model = make_tiny_model(tmp_path / "tiny.onnx")
+    clip = media.write_video(tmp_path / "clip.mp4", frames=45, fps=15)  # 3 s
+    got = tmp_path / "alerts.jsonl"
+    sink = tmp_path / "sink.py"
+    sink.write_text(f"import sys\nopen({str(got)!r}, 'a').write(sys.stdin.read() + '\\n')\n")
+    out, events, report_path = tmp_path / "out.mp4", tmp_path / "events.jsonl", tmp_path / "run.html"
+    # Every class counts as distraction, so the (random) tiny model is always "distracted":
+    # the episode starts at 0 s and alerts at 0.5, 1.0, ..., 2.5 s whatever it predicts.
+    code = main([
+        "annotate", str(clip), "-o", str(out), "--model", str(model.path),
+        "--distraction-classes", ",".join(str(i) for i in range(10)),
+        "--onset-s", "0.2", "--warning-s", "0.5", "--cooldown-s", "0.5",
+        "--events", str(events), "--snapshots", str(tmp_path / "snaps"), "--report", str(report_path),
+        "--on-alert", f'"{sys.executable}" "{sink}"',
+    ])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    lines = captured.out.splitlines()
+    assert lines[0].startswith("annotated 45 frames")
+    assert lines[1] == "1 distraction episode, 5 alerts, 3.0 s distracted of 3.0 s (100 %)"
+    assert str(report_path) in captured.out
+    records = [json.loads(x) for x in events.read_text().splitlines()]
+    assert [r["type"] for r in records] == ["alert"] * 5 + ["episode"]
+    assert [round(r["time_s"], 3) for r in records[:5]] == [0.533, 1.0, 1.533, 2.0, 2.533]
+    assert (tmp_path / records[-1]["snapshot"]).is_file()
+    assert len([x for x in got.read_text().splitlines() if x]) == 5
+    parsed = _Collector()
+    parsed.feed(report_path.read_text(encoding="utf-8"))
+    assert len(parsed.find("rect", "episode")) == 1 and len(parsed.find("path", "alert")) == 5
+    # The red alert border is in the video from the first alert on, not before.
+    with av.open(str(out)) as container:
+        red = [
+            bool(f.to_ndarray(format="bgr24")[:2, :, 2].mean() > 200 and f.to_ndarray(format="bgr24")[:2, :, 1].mean() < 80)
+            for f in container.decode(video=0)
+        ]
+    assert red == [i >= 8 for i in range(45)]
+
+    code = main(["annotate", str(clip), "-o", str(tmp_path / "x.mp4"), "--model", str(model.path), "--warning-s", "0.1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "--warning-s" in err[0]
