@@ -17,6 +17,7 @@ import pytest
 
 from drivercam.episodes import Episode, EpisodeTracker, EventLog
 from drivercam.errors import SinkError
+from drivercam.episodes import EpisodeConfig
 from drivercam.report import RunRecorder, add_episode_arguments, class_color, recorder_from_args, write_report
 from drivercam.temporal import ProbabilitySmoother
 from drivercam.types import Frame, Prediction, Result
@@ -233,6 +234,7 @@ def test_run_recorder_smooths_alerts_logs_and_reports(tmp_path: Path) -> None:
         report_path=tmp_path / "run.html",
         on_alert=f'"{sys.executable}" "{sink}"',
         subtitle="synthetic",
+        config=EpisodeConfig(onset_s=1.0, warning_s=3.5, cooldown_s=3.0, release_s=1.0),
     )
     red_from: float | None = None
     with rec:
@@ -286,7 +288,7 @@ def test_run_recorder_without_outputs_and_option_errors(tmp_path: Path) -> None:
     ids = [f"c{i}" for i in range(len(LABELS))]
     args = parser.parse_args(["--preset", "eu-low-speed", "--cooldown-s", "2", "--distraction-classes", "c1,2,C3"])
     rec = recorder_from_args(args, LABELS, ids)
-    assert (rec.tracker.config.warning_s, rec.tracker.config.cooldown_s) == (6.0, 2.0)
+    assert (rec.tracker.config.warning_s, rec.tracker.config.cooldown_s) == (5.5, 2.0)
     assert rec.tracker.config.distraction_classes == (1, 2, 3)
     for argv, message in (
         (["--warning-s", "0.5"], "--warning-s"),
