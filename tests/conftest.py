@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,14 @@ def data_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"real data folder {path} is absent; set DRIVERCAM_DATA to run this test")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _restore_package_logger() -> Iterator[None]:
+    """``cli.main`` configures the ``drivercam`` logger for a process; tests run it
+    in-process, so put the logger back afterwards for ``caplog`` in later tests."""
+    package = logging.getLogger("drivercam")
+    saved = (list(package.handlers), package.propagate, package.level)
+    yield
+    package.handlers[:] = saved[0]
+    package.propagate, package.level = saved[1], saved[2]
