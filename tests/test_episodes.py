@@ -443,7 +443,7 @@ def test_alert_command_never_blocks_and_failures_are_logged(tmp_path: Path, capl
     events = _alert_events(3)
     command = AlertCommand(slow, timeout_s=0.5, max_pending=1)
     t0 = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="drivercam.episodes"):
+    with caplog.at_level(logging.WARNING, logger="drivercam.alerts"):
         command.send(events)
         sent_in = time.monotonic() - t0
         command.close()
@@ -456,7 +456,7 @@ def test_alert_command_never_blocks_and_failures_are_logged(tmp_path: Path, capl
     caplog.clear()
     hung = AlertCommand(slow, timeout_s=60.0)
     t0 = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="drivercam.episodes"):
+    with caplog.at_level(logging.WARNING, logger="drivercam.alerts"):
         hung.send(events)
         time.sleep(0.3)  # let it start
         hung.close(timeout_s=0.5)
@@ -466,7 +466,7 @@ def test_alert_command_never_blocks_and_failures_are_logged(tmp_path: Path, capl
 
     caplog.clear()
     failing = _py("import sys\nsys.stderr.write('no speaker\\n')\nsys.exit(3)\n", tmp_path, "fail")
-    with caplog.at_level(logging.WARNING, logger="drivercam.episodes"):
+    with caplog.at_level(logging.WARNING, logger="drivercam.alerts"):
         with AlertCommand(failing, timeout_s=5.0) as command:
             command.send(events[:2])
     assert command.failed == 1 and command.succeeded == 0
