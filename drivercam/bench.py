@@ -27,10 +27,8 @@ import logging
 import math
 import os
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,212 +36,47 @@ from typing import Any
 import numpy as np
 
 from drivercam import sysinfo
-from drivercam.types import Frame, FrameSource
+
+# Re-exported: these lived here before the timing and synthetic-frame code got
+# modules of their own, and ``from drivercam.bench import X`` keeps working.
+from drivercam.benchstats import (
+    STAGES,
+    Clock,
+    StageStats,
+    StageTimer,
+    TimedClassifier,
+    TimedSource,
+    percentile,
+)
+from drivercam.synthetic import SyntheticSource, parse_size
+from drivercam.types import FrameSource
+
+__all__ = [
+    "SCHEMA",
+    "STAGES",
+    "BenchSettings",
+    "Clock",
+    "StageStats",
+    "StageTimer",
+    "SyntheticSource",
+    "TimedClassifier",
+    "TimedSource",
+    "add_parser",
+    "build_report",
+    "format_table",
+    "parse_size",
+    "percentile",
+    "run",
+    "run_one",
+    "usable_devices",
+]
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
 SCHEMA = "drivercam-bench/1"
-STAGES = ("capture", "preprocess", "inference", "cam", "render", "encode")
 
 
-# --------------------------------------------------------------------------- statistics
-
-
-def percentile(samples: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100), interpolating linearly between closest ranks.
-
-    Rank ``r = q / 100 * (n - 1)`` in the sorted samples; a fractional rank
-    interpolates between its two neighbours (NumPy's default method).
-
-    Raises:
-        ValueError: no samples, or ``q`` outside [0, 100].
-    """
-    if not samples:
-        raise ValueError("percentile of no samples; measure at least one frame")
-    if not 0.0 <= q <= 100.0:
-        raise ValueError(f"percentile q must be in [0, 100], got {q!r}")
-    ordered = sorted(samples)
-    rank = q / 100.0 * (len(ordered) - 1)
-    lo = math.floor(rank)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
-
-
-@dataclass(frozen=True)
-class StageStats:
-    """Summary of one stage's durations in milliseconds (None when nothing was measured)."""
-
-    count: int
-    median_ms: float | None
-    p90_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-    mean_ms: float | None
-    min_ms: float | None
-    max_ms: float | None
-
-    @classmethod
-    def of(cls, samples_ms: Sequence[float]) -> StageStats:
-        if not samples_ms:
-            return cls(0, None, None, None, None, None, None, None)
-        return cls(
-            count=len(samples_ms),
-            median_ms=percentile(samples_ms, 50),
-            p90_ms=percentile(samples_ms, 90),
-            p95_ms=percentile(samples_ms, 95),
-            p99_ms=percentile(samples_ms, 99),
-            mean_ms=sum(samples_ms) / len(samples_ms),
-            min_ms=min(samples_ms),
-            max_ms=max(samples_ms),
-        )
-
-
-class StageTimer:
-    """Collects durations per stage from any thread, on an injectable clock.
-
-    Args:
-        clock: monotonic clock in seconds (``time.monotonic``, the clock sources
-            stamp ``captured_at`` with); tests pass fake ticks.
-    """
-
-    def __init__(self, clock: Clock = time.monotonic) -> None:
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._samples: dict[str, list[float]] = {}
-
-    @contextmanager
-    def measure(self, stage: str) -> Iterator[None]:
-        """Time the ``with`` block as one sample of ``stage`` (also when it raises)."""
-        start = self.clock()
-        try:
-            yield
-        finally:
-            self.add(stage, 1000.0 * (self.clock() - start))
-
-    def add(self, stage: str, ms: float) -> None:
-        with self._lock:
-            self._samples.setdefault(stage, []).append(ms)
-
-    def samples(self, stage: str) -> list[float]:
-        with self._lock:
-            return list(self._samples.get(stage, ()))
-
-    def summary(self, stages: Sequence[str] = STAGES, *, skip: int = 0) -> dict[str, StageStats]:
-        """Stats of each stage, leaving out its first ``skip`` samples (the warm-up)."""
-        return {stage: StageStats.of(self.samples(stage)[skip:]) for stage in stages}
-
-
-# --------------------------------------------------------------------------- sources and wrappers
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"640x480"`` -> (640, 480) (width, height)."""
-    w, sep, h = text.lower().partition("x")
-    try:
-        size = (int(w), int(h)) if sep else (0, 0)
-    except ValueError:
-        size = (0, 0)
-    if size[0] < 16 or size[1] < 16:
-        raise ValueError(f"size must be WIDTHxHEIGHT with both >= 16, e.g. 640x480, got {text!r}")
-    return size
-
-
-class SyntheticSource:
-    """Endless (or ``frames``-long) generated BGR frames at a nominal frame rate.
-
-    A few distinct frames (smooth shading with mild sensor-like noise and a
-    moving square, so the encoder sees camera-like content rather than pure
-    noise) are made once and cycled: producing a frame costs nothing and the
-    benchmark measures the pipeline.
-    Live sources are paced by wrapping them in :class:`drivercam.sources.PacedSource`.
-    """
-
-    def __init__(self, width: int, height: int, *, fps: float = 30.0, frames: int | None = None,
-                 live: bool = False, distinct: int = 16, seed: int = 0) -> None:
-        import cv2
-
-        rng = np.random.default_rng(seed)
-        coarse = rng.uniform(40, 200, (6, 8, 3)).astype(np.float32)
-        shading = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
-        base = np.clip(shading + rng.normal(0, 3, shading.shape), 0, 255).astype(np.uint8)
-        side = max(4, min(width, height) // 4)
-        self._images = []
-        for i in range(distinct):
-            image = base.copy()
-            x = (i * max(1, (width - side) // distinct)) % max(1, width - side)
-            image[height // 3 : height // 3 + side, x : x + side] = 255
-            self._images.append(image)
-        self._fps = float(fps)
-        self._frames = frames
-        self._live = live
-        self._index = 0
-
-    @property
-    def is_live(self) -> bool:
-        return self._live
-
-    @property
-    def fps(self) -> float:
-        return self._fps
-
-    @property
-    def frame_count(self) -> int | None:
-        return self._frames
-
-    def read(self) -> Frame | None:
-        if self._frames is not None and self._index >= self._frames:
-            return None
-        i = self._index
-        self._index += 1
-        return Frame(i, self._images[i % len(self._images)], i / self._fps, "synthetic", time.monotonic())
-
-    def close(self) -> None:
-        pass
-
-
-class _TimedSource:
-    """Times ``read()`` of the wrapped source as the ``capture`` stage."""
-
-    def __init__(self, inner: FrameSource, timer: StageTimer) -> None:
-        self.inner = inner
-        self._timer = timer
-        self.is_live = inner.is_live
-        self.fps = inner.fps
-        self.frame_count = inner.frame_count
-
-    @property
-    def error(self) -> object:
-        return getattr(self.inner, "error", None)
-
-    def read(self) -> Frame | None:
-        with self._timer.measure("capture"):
-            return self.inner.read()
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-class _TimedClassifier:
-    """Runs an ``OnnxClassifier`` as preprocess + inference, timing each."""
-
-    def __init__(self, classifier: Any, timer: StageTimer) -> None:
-        from drivercam.preprocess import Preprocessor
-
-        self.inner = classifier
-        self._timer = timer
-        h, w = classifier.input_size
-        self._preprocess = Preprocessor(h, w, classifier.color_order)
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return tuple(self.inner.labels)
-
-    def __call__(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        with self._timer.measure("preprocess"):
-            batch = self._preprocess(images)
-        with self._timer.measure("inference"):
-            return self.inner.run_batch(batch)  # type: ignore[no-any-return]
+# --------------------------------------------------------------------------- devices
 
 
 def usable_devices(
@@ -347,10 +180,10 @@ def run_one(
     t_start = t_end = clock()
     dropped_start = read_start = 0
     with ExitStack() as stack:
-        timed: FrameSource = _TimedSource(make_source(), timer)
+        timed: FrameSource = TimedSource(make_source(), timer)
         source: FrameSource = PacedSource(timed, clock=clock) if pace else timed
         try:
-            pipeline = Pipeline(source, _TimedClassifier(classifier, timer), batch_size=settings.batch_size,
+            pipeline = Pipeline(source, TimedClassifier(classifier, timer), batch_size=settings.batch_size,
                                 result_timeout_s=60.0, clock=clock)
         except BaseException:
             source.close()  # the pipeline owns the source only once it exists
