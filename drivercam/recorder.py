@@ -96,6 +96,7 @@ class RunRecorder:
         self._peak: tuple[int, np.ndarray] | None = None
         self._snapshots: dict[int, bytes] = {}
         self._finished = False
+        self._now_label = ""
         self.log: EventLog | None = None
         self.command: AlertCommand | None = None
         if events_path is not None:
@@ -127,6 +128,10 @@ class RunRecorder:
         self._last_time_s = float(t)
         self._frames += 1
         events = self.tracker.update(t, probs, result.frame.index)
+        # The banner names what the driver is doing now; the episode's own label is the
+        # class with the most probability over the whole episode, which may be an earlier one.
+        classes = self.tracker.config.classes_for(len(self.tracker.labels))
+        self._now_label = self.tracker.labels[max(classes, key=lambda c: float(probs[c]))]
         if self.command is not None:
             self.command.send(events)
         self._events.extend(events)
@@ -141,7 +146,10 @@ class RunRecorder:
         """
         episode = self.tracker.current
         if self.draw_alerts and self.tracker.alerting and episode is not None:
-            image = draw_alert(image, label=episode.label, elapsed_s=episode.duration_s)
+            # Over the label banner at the top: the alert says more, and the class bars
+            # at the bottom (which still show the current frame's label) stay visible.
+            label = self._now_label or episode.label
+            image = draw_alert(image, label=label, elapsed_s=episode.duration_s, position="top")
         peak = self.tracker.peak_frame_index
         if peak == frame_index and self.report_path is not None:
             self._peak = (frame_index, image.copy())

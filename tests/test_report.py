@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 import pytest
 
-from drivercam.episodes import Episode, EpisodeTracker, EventLog
+from drivercam.alert_overlay import draw_alert
+from drivercam.episodes import Episode, EpisodeConfig, EpisodeTracker, EventLog
 from drivercam.errors import SinkError
-from drivercam.episodes import EpisodeConfig
 from drivercam.report import RunRecorder, add_episode_arguments, class_color, recorder_from_args, write_report
 from drivercam.temporal import ProbabilitySmoother
 from drivercam.types import Frame, Prediction, Result
@@ -271,6 +271,29 @@ def test_run_recorder_smooths_alerts_logs_and_reports(tmp_path: Path) -> None:
     parsed.feed((tmp_path / "run.html").read_text(encoding="utf-8"))
     assert len(parsed.find("rect", "episode")) == 1 and len(parsed.find("img", "snap")) == 1
     assert "synthetic" in " ".join(parsed.text)
+
+
+def test_alert_banner_names_the_current_activity_at_the_top(tmp_path: Path) -> None:
+    # Drinking for 4 s, then texting: one episode (mostly drinking), alerting while texting.
+    rec = RunRecorder(LABELS, config=EpisodeConfig(onset_s=1.0, warning_s=5.0, cooldown_s=3.0, release_s=1.0))
+    rng = np.random.default_rng(2)
+    checked = 0
+    with rec:
+        for i in range(8 * FPS):
+            t = i / FPS
+            p = np.full(len(LABELS), 0.02)
+            p[6 if t < 4.0 else 1 if t < 7.0 else 0] = 0.82
+            shown = rec.observe(_result(i, t, p, rng))
+            image = shown.frame.image.copy()
+            out = rec.annotate(image, i)
+            if rec.tracker.alerting and 6.0 <= t < 7.0:
+                episode = rec.tracker.current
+                assert episode is not None and episode.label == LABELS[6]
+                expected = draw_alert(image, label=LABELS[1], elapsed_s=episode.duration_s, position="top")
+                np.testing.assert_array_equal(out, expected)
+                checked += 1
+        rec.finish()
+    assert checked > 0
 
 
 def test_run_recorder_without_outputs_and_option_errors(tmp_path: Path) -> None:
