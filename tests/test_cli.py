@@ -316,8 +316,11 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 # -- Ctrl-C -------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery to a child differs on Windows")
-def test_ctrl_c_closes_a_playable_mp4_and_exits_130(files: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.skipif(sys.platform == "win32", reason="signal delivery to a child differs on Windows")
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_closes_a_playable_mp4(
+    files: dict[str, Path], tmp_path: Path, signum: int, status: int
+) -> None:
     clip = media.write_video(tmp_path / "long.mp4", frames=150, fps=15)  # 10 s, paced in real time
     out = tmp_path / "interrupted.mp4"
     jsonl = tmp_path / "interrupted.jsonl"
@@ -332,12 +335,12 @@ def test_ctrl_c_closes_a_playable_mp4_and_exits_130(files: dict[str, Path], tmp_
             if proc.poll() is not None:
                 pytest.fail(f"drivercam live ended before the interrupt: {proc.returncode} {proc.stderr.read()}")
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, err
+    assert proc.returncode == status, err
     lines = _error_lines(err)
     assert len(lines) == 1 and "interrupted" in lines[0]
     written = _video_info(out)["frames"]
