@@ -20,18 +20,18 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import numpy as np
 
+from drivercam._closing import Closing
 from drivercam.pipeline import Pipeline, PipelineStats
 from drivercam.types import Classifier, FrameSource, Result
 
 logger = logging.getLogger(__name__)
 
 
-class Monitor:
+class Monitor(Closing):
     """Run a drivercam model over a camera, stream, video file or image folder.
 
     The source is opened and the model loaded in the constructor, on the
@@ -126,14 +126,6 @@ class Monitor:
     def __enter__(self) -> Monitor:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def __iter__(self) -> Iterator[Result]:
         return iter(self.pipeline)
 
@@ -184,7 +176,7 @@ def prediction_record(result: Result, class_ids: Sequence[str], source: str | No
     }
 
 
-class RunOutputs:
+class RunOutputs(Closing):
     """The annotated MP4 and the JSONL prediction log of one run.
 
     The log is opened at once (so an unwritable path fails before any work);
@@ -251,13 +243,3 @@ class RunOutputs:
         """Finish the MP4 and the log (idempotent)."""
         self._stack.close()
 
-    def __enter__(self) -> RunOutputs:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -35,10 +35,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import TracebackType
 
 import numpy as np
 
+from drivercam._closing import Closing
 from drivercam.errors import PipelineError, SourceError
 from drivercam.types import Classifier, Frame, FrameSource, Prediction, Result
 
@@ -138,7 +138,7 @@ class _Counter:
             return self._value
 
 
-class Pipeline:
+class Pipeline(Closing):
     """Run a classifier over a frame source on two worker threads.
 
     Use as a context manager and iterate it::
@@ -267,14 +267,6 @@ class Pipeline:
 
     def __enter__(self) -> Pipeline:
         return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- results ------------------------------------------------------------
 
