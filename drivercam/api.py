@@ -242,4 +242,3 @@ class RunOutputs(Closing):
     def close(self) -> None:
         """Finish the MP4 and the log (idempotent)."""
         self._stack.close()
-
