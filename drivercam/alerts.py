@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
+import signal
 import subprocess
 import threading
 import time
@@ -89,6 +91,8 @@ class AlertCommand:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                # Its own process group, so a kill reaches what the shell started too.
+                start_new_session=os.name == "posix",
             )
         except OSError as e:
             self.failed += 1
@@ -97,7 +101,7 @@ class AlertCommand:
         try:
             _, err = proc.communicate(payload.encode("utf-8"), timeout=self.timeout_s)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            _kill(proc)
             try:
                 proc.communicate(timeout=2.0)
             except subprocess.TimeoutExpired:
@@ -132,7 +136,7 @@ class AlertCommand:
         if self._thread.is_alive():
             proc = self._proc
             if proc is not None and proc.poll() is None:
-                proc.kill()
+                _kill(proc)
             self._thread.join(timeout=3.0)
             logger.warning(
                 "alert command %r still busy at exit; stopped it, dropped %d queued event(s)",
@@ -145,3 +149,14 @@ class AlertCommand:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the command and everything it started (its process group on POSIX)."""
+    if os.name == "posix":
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    else:
+        proc.kill()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import logging
 import sys
 import time
@@ -438,6 +439,32 @@ def test_alert_command_receives_event_json_on_stdin(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(30)
+@pytest.mark.skipif(os.name != "posix", reason="process groups are POSIX")
+def test_alert_command_kill_reaches_the_process_the_shell_started(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    child = _py(f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(30)\n", tmp_path, "child")
+    command = AlertCommand(f"{child}; true", timeout_s=10.0)  # a shell that does not exec the child
+    command.send(_alert_events(1))
+    deadline = time.monotonic() + 10
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    command.close(timeout_s=0.2)  # still running: killed
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        # A killed child stays a zombie until its parent reaps it; that is gone too.
+        stat = Path(f"/proc/{pid}/stat")
+        if stat.exists() and stat.read_text().split()[2] == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"the command's child {pid} outlived the kill")
+
+
 def test_alert_command_never_blocks_and_failures_are_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     slow = _py("import time\ntime.sleep(20)\n", tmp_path, "slow")
     events = _alert_events(3)
