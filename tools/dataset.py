@@ -16,6 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from drivercam.preprocess import interpolation_for
+
 CLASS_IDS = tuple(f"c{i}" for i in range(10))
 LABELS = (
     "safe driving",
@@ -87,8 +89,8 @@ def load_bgr(path: Path) -> np.ndarray:
 
 
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
+    """Resize as the runtime does (same interpolation rule), so training sees what inference sees."""
+    interp = interpolation_for(image.shape[:2], (height, width))
     return cv2.resize(image, (width, height), interpolation=interp)
 
 
@@ -124,7 +126,7 @@ def augment(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = Au
     hsv[..., 1] *= 1.0 + rng.uniform(-cfg.saturation, cfg.saturation)
     out = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8), cv2.COLOR_HSV2BGR).astype(np.float32)
     out = out * (1.0 + rng.uniform(-cfg.contrast, cfg.contrast))
-    out += (rng.uniform(-cfg.brightness, cfg.brightness) * 128.0) + (out.mean() * 0.0)
+    out += rng.uniform(-cfg.brightness, cfg.brightness) * 128.0
     if rng.random() < cfg.grayscale_p:
         gray = out.mean(axis=2, keepdims=True)
         out = np.repeat(gray, 3, axis=2)

@@ -187,17 +187,16 @@ def main(argv: list[str] | None = None) -> int:
                 if i in sheet_picks[truth[i]]:
                     sheet.setdefault(int(truth[i]), []).append((image, probs[k], cams[k]))
 
+    subjects = np.array([s.subject for s in samples])
     cm = confusion_matrix(truth, preds, len(labels))
     per_class = per_class_scores(cm)
     result = {
         "model": str(args.model),
         "photos": len(samples),
-        "subjects": sorted({s.subject for s in samples}),
+        "subjects": np.unique(subjects).tolist(),
         "accuracy": float((truth == preds).mean()),
         "per_subject_accuracy": {
-            subj: float((truth[m] == preds[m]).mean())
-            for subj in sorted({s.subject for s in samples})
-            for m in [np.array([s.subject == subj for s in samples])]
+            subj: float((truth[subjects == subj] == preds[subjects == subj]).mean()) for subj in np.unique(subjects)
         },
         "cam_size": list(clf.cam_size),
         "cam_hot_area_mean": float(hot_area.mean()),

@@ -168,13 +168,18 @@ class TrainablePart(nn.Module):
                 mod.train()
 
 
+def cached_batch(feats: np.ndarray, index: slice | np.ndarray) -> torch.Tensor:
+    """Rows of the float16 cache as a float32 channels-last batch (the layout training runs in)."""
+    x = torch.from_numpy(np.asarray(feats[index], dtype=np.float32))
+    return x.contiguous(memory_format=torch.channels_last)
+
+
 @torch.no_grad()
 def evaluate(part: TrainablePart, feats: np.ndarray, labels: np.ndarray, bs: int = 128) -> dict[str, object]:
     part.set_train_mode(False)
     preds = []
     for start in range(0, len(labels), bs):
-        x = torch.from_numpy(np.asarray(feats[start : start + bs], dtype=np.float32))
-        x = x.contiguous(memory_format=torch.channels_last)
+        x = cached_batch(feats, slice(start, start + bs))
         preds.append(part(x).argmax(1).numpy())
     pred = np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
     acc = float((pred == labels).mean()) if len(labels) else float("nan")
@@ -266,8 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total_steps, args.lr, warmup=min(200, total_steps // 10 + 1))
             idx = np.sort(order[i * args.batch_size : (i + 1) * args.batch_size])
-            x = torch.from_numpy(np.asarray(train_feats[idx], dtype=np.float32))
-            x = x.contiguous(memory_format=torch.channels_last)
+            x = cached_batch(train_feats, idx)
             y = torch.from_numpy(train_labels[idx])
             logits = part(x)
             loss = loss_fn(logits, y)
