@@ -237,6 +237,11 @@ class EpisodeTracker:
     # -- state for the caller -------------------------------------------------
 
     @property
+    def distraction_classes(self) -> np.ndarray:
+        """Indices of the classes that count as distraction (a copy)."""
+        return self._classes.copy()
+
+    @property
     def current(self) -> Episode | None:
         """The open episode as it stands, or None."""
         if self._open_id is None or self._span is None or self._last_time_s is None:

@@ -96,7 +96,7 @@ class RunRecorder:
         self._peak: tuple[int, np.ndarray] | None = None
         self._snapshots: dict[int, bytes] = {}
         self._finished = False
-        self._now_label = ""
+        self._probs: np.ndarray | None = None  # smoothed probabilities of the last observed frame
         self.log: EventLog | None = None
         self.command: AlertCommand | None = None
         if events_path is not None:
@@ -128,10 +128,7 @@ class RunRecorder:
         self._last_time_s = float(t)
         self._frames += 1
         events = self.tracker.update(t, probs, result.frame.index)
-        # The banner names what the driver is doing now; the episode's own label is the
-        # class with the most probability over the whole episode, which may be an earlier one.
-        classes = self.tracker.config.classes_for(len(self.tracker.labels))
-        self._now_label = self.tracker.labels[max(classes, key=lambda c: float(probs[c]))]
+        self._probs = probs
         if self.command is not None:
             self.command.send(events)
         self._events.extend(events)
@@ -144,11 +141,15 @@ class RunRecorder:
         Returns:
             The frame to show and write (a new image when the alert is drawn).
         """
-        episode = self.tracker.current
-        if self.draw_alerts and self.tracker.alerting and episode is not None:
+        # The open episode is only built (a snapshot) on frames that draw the alert.
+        episode = self.tracker.current if self.draw_alerts and self.tracker.alerting else None
+        if episode is not None and self._probs is not None:
+            # The banner names what the driver is doing now; the episode's own label is the
+            # class with the most probability over the whole episode, maybe an earlier one.
+            classes = self.tracker.distraction_classes
+            label = self.tracker.labels[int(classes[np.argmax(self._probs[classes])])]
             # Over the label banner at the top: the alert says more, and the class bars
             # at the bottom (which still show the current frame's label) stay visible.
-            label = self._now_label or episode.label
             image = draw_alert(image, label=label, elapsed_s=episode.duration_s, position="top")
         peak = self.tracker.peak_frame_index
         if peak == frame_index and self.report_path is not None:
