@@ -147,8 +147,15 @@ class TimedClassifier:
     def labels(self) -> tuple[str, ...]:
         return tuple(self.inner.labels)
 
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        with self._timer.measure("preprocess"):
+            return self.inner.prepare(image)  # type: ignore[no-any-return]
+
+    def run_batch(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with self._timer.measure("inference"):
+            return self.inner.run_batch(batch)  # type: ignore[no-any-return]
+
     def __call__(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         with self._timer.measure("preprocess"):
             batch = self._preprocess(images)
-        with self._timer.measure("inference"):
-            return self.inner.run_batch(batch)  # type: ignore[no-any-return]
+        return self.run_batch(batch)

@@ -4,9 +4,16 @@ This is the only module that owns threads and queues. The source is opened and
 the classifier built *before* any thread starts (a missing camera or a broken
 model fails at once, on the caller's thread). Two worker threads then run:
 
-* the capture thread reads frames from the source into the frames queue;
+* the capture thread reads frames from the source into the frames queue and,
+  when the classifier can (:class:`~drivercam.types.PreparingClassifier`),
+  resizes each one into a model input there, so that work overlaps inference;
 * the inference thread batches queued frames through the classifier and puts
-  :class:`~drivercam.types.Result` objects on the results queue.
+  :class:`~drivercam.types.Result` objects on the results queue. Under the
+  file policy there may be several inference threads (``workers``), each
+  running one batch at a time: on a CPU, two single-threaded model runs side by
+  side use the cores better than one run split across them. Batches are
+  numbered as they are taken, and the caller's side puts results back in
+  frame order.
 
 The caller (normally the main thread, which also renders and writes files)
 iterates the pipeline to receive results.
@@ -21,7 +28,8 @@ Two queue policies, chosen by ``source.is_live`` unless overridden:
   and order is kept.
 
 End of stream (``_EOS``) and failures (``_Failure(stage, error)``) travel down
-the same queues as the data, so every frame read before a failure is delivered
+the same queues as the data (on the results queue as ``_End``, numbered like
+the frames), so every frame read before a failure is delivered
 before the failure is re-raised on the caller's thread as
 :class:`~drivercam.errors.PipelineError` with the original as ``__cause__``.
 """
@@ -40,7 +48,7 @@ import numpy as np
 
 from drivercam._closing import Closing
 from drivercam.errors import PipelineError, SourceError
-from drivercam.types import Classifier, Frame, FrameSource, Prediction, Result
+from drivercam.types import Classifier, Frame, FrameSource, Prediction, PreparingClassifier, Result
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +73,32 @@ class _Failure:
     error: BaseException
 
 
-_Item = Frame | Result | _Eos | _Failure
+@dataclass(frozen=True)
+class _Prepared:
+    """A frame and its model input, resized on the capture thread."""
+
+    frame: Frame
+    tensor: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Done:
+    """Results of one batch; ``seq`` numbers its first frame in the order frames were taken."""
+
+    seq: int
+    results: list[Result]
+
+
+@dataclass(frozen=True)
+class _End:
+    """The stream ends (``failure`` None) or fails once ``seq`` frames have been delivered."""
+
+    seq: int
+    failure: _Failure | None = None
+
+
+_Queued = Frame | _Prepared
+_Item = _Queued | _Eos | _Failure | _Done | _End
 
 
 class FpsMeter:
@@ -161,6 +194,13 @@ class Pipeline(Closing):
         batch_size: under the file policy, run up to this many already-queued
             frames through the classifier in one call. Under the live policy
             frames are always inferred one at a time.
+        workers: inference threads under the file policy, each running its own
+            batches (results still come out in frame order). The classifier
+            must allow concurrent calls, as ONNX Runtime sessions do. The live
+            policy always uses one, so the newest frame is never held back.
+        prepare_in_capture: resize frames into model inputs on the capture
+            thread when the classifier is a ``PreparingClassifier`` (default);
+            False leaves all of the classifier's work to the inference thread.
         poll_s: how often blocked threads wake up to check the stop event.
         join_timeout_s: how long closing waits for each thread.
         result_timeout_s: how long iteration waits for one result before it
@@ -177,6 +217,8 @@ class Pipeline(Closing):
         drop_stale: bool | None = None,
         queue_size: int = 8,
         batch_size: int = 1,
+        workers: int = 1,
+        prepare_in_capture: bool = True,
         poll_s: float = 0.05,
         join_timeout_s: float = 5.0,
         result_timeout_s: float | None = None,
@@ -186,6 +228,8 @@ class Pipeline(Closing):
             raise ValueError(f"queue_size must be >= 1, got {queue_size!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be an int >= 1, got {workers!r}")
         if poll_s <= 0:
             raise ValueError(f"poll_s must be > 0 seconds, got {poll_s!r}")
         if join_timeout_s <= 0:
@@ -196,11 +240,15 @@ class Pipeline(Closing):
         self.classifier = classifier
         self.drop_stale = bool(source.is_live) if drop_stale is None else drop_stale
         self.batch_size = 1 if self.drop_stale else batch_size
+        self.workers = 1 if self.drop_stale else workers
         self._poll_s = poll_s
         self._join_timeout_s = join_timeout_s
         self._result_timeout_s = result_timeout_s
         self._clock = clock
         self._labels = tuple(classifier.labels)
+        self._preparing: PreparingClassifier | None = (
+            classifier if prepare_in_capture and isinstance(classifier, PreparingClassifier) else None
+        )
 
         frames_size = 1 if self.drop_stale else queue_size
         results_size = 2 if self.drop_stale else queue_size
@@ -212,6 +260,11 @@ class Pipeline(Closing):
         self._inferred = _Counter()
         self._dropped = _Counter()
         self._delivered = 0
+        self._take_lock = threading.Lock()  # taking a batch and numbering it is one step
+        self._taken = 0  # frames taken by the inference threads so far
+        self._pending: dict[int, list[Result]] = {}  # batches done out of order, by seq
+        self._ready: deque[Result] = deque()
+        self._end: _End | None = None
         self._inference_s = 0.0
         self._inference_lock = threading.Lock()
         self._fps = FpsMeter(clock=clock)
@@ -230,16 +283,20 @@ class Pipeline(Closing):
         if self._started:
             return self
         self._started = True
+        names = ["drivercam-inference"] if self.workers == 1 else [
+            f"drivercam-inference-{i}" for i in range(1, self.workers + 1)
+        ]
         self._threads = [
             threading.Thread(target=self._capture_loop, name="drivercam-capture", daemon=True),
-            threading.Thread(target=self._inference_loop, name="drivercam-inference", daemon=True),
+            *(threading.Thread(target=self._inference_loop, name=name, daemon=True) for name in names),
         ]
         for thread in self._threads:
             thread.start()
         logger.debug(
-            "pipeline started: policy=%s batch_size=%d",
+            "pipeline started: policy=%s batch_size=%d workers=%d",
             "newest-frame" if self.drop_stale else "every-frame",
             self.batch_size,
+            self.workers,
         )
         return self
 
@@ -278,34 +335,53 @@ class Pipeline(Closing):
     def __next__(self) -> Result:
         if self._finished or self._closed:
             raise StopIteration
-        item = self._get_result()
-        if isinstance(item, Result):
-            self._delivered += 1
-            self._fps.tick()
-            return item
-        self._finished = True
-        if isinstance(item, _Failure):
-            raise PipelineError(f"{item.stage} failed: {_describe(item.error)}") from item.error
-        raise StopIteration
+        while not self._ready:
+            end = self._end
+            if end is not None and self._delivered >= end.seq:
+                self._finished = True
+                if end.failure is not None:
+                    failure = end.failure
+                    raise PipelineError(f"{failure.stage} failed: {_describe(failure.error)}") from failure.error
+                raise StopIteration
+            self._receive(self._get_result())
+        self._delivered += 1
+        self._fps.tick()
+        return self._ready.popleft()
 
-    def _get_result(self) -> _Item:
+    def _receive(self, item: _Done | _End) -> None:
+        """File a batch's results, releasing those now in frame order, or note where the stream ends."""
+        if isinstance(item, _End):
+            if self._end is None or item.seq < self._end.seq:
+                self._end = item
+            return
+        self._pending[item.seq] = item.results
+        expected = self._delivered + len(self._ready)
+        while expected in self._pending:
+            batch = self._pending.pop(expected)
+            self._ready.extend(batch)
+            expected += len(batch)
+
+    def _get_result(self) -> _Done | _End:
         waited = 0.0
         while True:
             try:
-                return self._results.get(timeout=self._poll_s)
+                item = self._results.get(timeout=self._poll_s)
+                assert isinstance(item, (_Done, _End))
+                return item
             except queue.Empty:
                 pass
+            # seq 0: ends at once, whatever is still pending.
             if self._closed:
-                return _EOS
+                return _End(0)
             waited += self._poll_s
             if self._result_timeout_s is not None and waited >= self._result_timeout_s:
-                return _Failure(
+                return _End(0, _Failure(
                     "pipeline",
                     TimeoutError(f"no result within {self._result_timeout_s:.1f} s; is the source stalled?"),
-                )
+                ))
             if not any(thread.is_alive() for thread in self._threads) and self._results.empty():
-                # Workers always send _EOS or _Failure; this only guards a bug.
-                return _Failure("pipeline", RuntimeError("worker threads ended without a result"))
+                # Workers always send an _End; this only guards a bug.
+                return _End(0, _Failure("pipeline", RuntimeError("worker threads ended without a result")))
 
     @property
     def stats(self) -> PipelineStats:
@@ -339,12 +415,12 @@ class Pipeline(Closing):
                 continue
         return False
 
-    def _put_newest(self, frame: Frame) -> bool:
+    def _put_newest(self, item: _Queued) -> bool:
         """Put a frame, replacing (and counting) a stale one the consumer has not taken."""
         # Only the capture thread puts frames, so between taking the stale
         # frame out and putting the new one in nobody else can fill the slot.
         try:
-            self._frames.put_nowait(frame)
+            self._frames.put_nowait(item)
             return True
         except queue.Full:
             pass
@@ -352,9 +428,9 @@ class Pipeline(Closing):
             stale = self._frames.get_nowait()
         except queue.Empty:
             stale = None
-        if isinstance(stale, Frame):
+        if isinstance(stale, (Frame, _Prepared)):
             self._dropped.add()
-        return self._put(self._frames, frame)
+        return self._put(self._frames, item)
 
     def _capture_loop(self) -> None:
         try:
@@ -365,55 +441,64 @@ class Pipeline(Closing):
                     self._put(self._frames, _EOS if problem is None else _Failure("capture", problem))
                     return
                 self._read.add()
-                delivered = self._put_newest(frame) if self.drop_stale else self._put(self._frames, frame)
+                item: _Queued = frame
+                if self._preparing is not None:
+                    item = _Prepared(frame, self._preparing.prepare(frame.image))
+                delivered = self._put_newest(item) if self.drop_stale else self._put(self._frames, item)
                 if not delivered:
                     return
         except BaseException as error:  # noqa: BLE001 - every failure must reach the caller
             logger.debug("capture thread failed", exc_info=True)
             self._put(self._frames, _Failure("capture", error))
 
-    def _next_batch(self) -> tuple[list[Frame], _Eos | _Failure | None]:
+    def _next_batch(self) -> tuple[list[_Queued], _Eos | _Failure | None]:
         """Wait for one frame, then take up to ``batch_size - 1`` more already queued."""
-        frames: list[Frame] = []
-        while not self._stop.is_set():
+        items: list[_Queued] = []
+        while len(items) < self.batch_size and not self._stop.is_set():
             try:
-                item = self._frames.get(timeout=self._poll_s)
+                # Block (waking to check the stop event) for the first frame only.
+                item = self._frames.get(timeout=self._poll_s) if not items else self._frames.get_nowait()
             except queue.Empty:
+                if items:
+                    break
                 continue
             if isinstance(item, (_Eos, _Failure)):
-                return frames, item
-            assert isinstance(item, Frame)
-            frames.append(item)
-            break
-        while frames and len(frames) < self.batch_size:
-            try:
-                item = self._frames.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(item, (_Eos, _Failure)):
-                return frames, item
-            assert isinstance(item, Frame)
-            frames.append(item)
-        return frames, None
+                return items, item
+            assert isinstance(item, (Frame, _Prepared))
+            items.append(item)
+        return items, None
 
     def _inference_loop(self) -> None:
+        seq = 0
         try:
             while not self._stop.is_set():
-                frames, end = self._next_batch()
-                if frames:
-                    for result in self._infer(frames):
-                        if not self._put(self._results, result):
-                            return
+                with self._take_lock:
+                    seq = self._taken
+                    items, end = self._next_batch()
+                    self._taken += len(items)
+                    if end is not None and self.workers > 1:
+                        # Leave the marker for the other inference threads. The
+                        # capture thread has stopped, so there is room for it.
+                        self._frames.put_nowait(end)
+                if items and not self._put(self._results, _Done(seq, self._infer(items))):
+                    return
                 if end is not None:
-                    self._put(self._results, end)
+                    failure = end if isinstance(end, _Failure) else None
+                    self._put(self._results, _End(seq + len(items), failure))
                     return
         except BaseException as error:  # noqa: BLE001 - every failure must reach the caller
             logger.debug("inference thread failed", exc_info=True)
-            self._put(self._results, _Failure("inference", error))
+            self._put(self._results, _End(seq, _Failure("inference", error)))
 
-    def _infer(self, frames: list[Frame]) -> list[Result]:
+    def _infer(self, items: list[_Queued]) -> list[Result]:
+        frames = [item.frame if isinstance(item, _Prepared) else item for item in items]
         start = self._clock()
-        probs, cams = self.classifier([frame.image for frame in frames])
+        if self._preparing is not None:
+            tensors = [item.tensor for item in items if isinstance(item, _Prepared)]
+            batch = tensors[0][None] if len(tensors) == 1 else np.stack(tensors)
+            probs, cams = self._preparing.run_batch(batch)
+        else:
+            probs, cams = self.classifier([frame.image for frame in frames])
         elapsed_s = self._clock() - start
         probs = np.asarray(probs)
         cams = np.asarray(cams)

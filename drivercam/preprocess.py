@@ -29,8 +29,9 @@ def interpolation_for(src_hw: tuple[int, int], dst_hw: tuple[int, int]) -> int:
 class Preprocessor:
     """Resize BGR frames into a reusable (N, height, width, 3) uint8 buffer.
 
-    Not thread-safe: the returned batch is a view of the shared buffer and is
-    overwritten by the next call, so use it (run the model) before calling again.
+    Calling it is not thread-safe: the returned batch is a view of the shared
+    buffer and is overwritten by the next call, so use it (run the model)
+    before calling again. :meth:`one` is the thread-safe single-frame path.
 
     Args:
         height: model input height.
@@ -77,6 +78,16 @@ class Preprocessor:
             self._write(image, batch[i], i)
         return batch
 
+    def one(self, image: np.ndarray) -> np.ndarray:
+        """Resize one frame into a new (height, width, 3) array.
+
+        Unlike calling the preprocessor, this touches no shared buffer, so any
+        thread may call it while another runs the model on an earlier batch.
+        """
+        out = np.empty((self.height, self.width, 3), np.uint8)
+        self._write(image, out, 0)
+        return out
+
     def _write(self, image: np.ndarray, out: np.ndarray, i: int) -> None:
         if not isinstance(image, np.ndarray):
             raise TypeError(f"image {i} must be a numpy array, got {type(image).__name__}")
@@ -84,6 +95,8 @@ class Preprocessor:
             raise ValueError(
                 f"image {i} must be a BGR uint8 (h, w, 3) array, got {image.dtype} {image.shape}"
             )
+        if image.shape[0] == 0 or image.shape[1] == 0:
+            raise ValueError(f"image {i} is empty ({image.shape[1]}x{image.shape[0]} pixels); nothing to classify")
         if image.shape[:2] == (self.height, self.width):
             out[...] = image
         else:

@@ -81,6 +81,20 @@ class Classifier(Protocol):
 
 
 @runtime_checkable
+class PreparingClassifier(Classifier, Protocol):
+    """A classifier whose resizing can run apart from the model, on another thread.
+
+    ``run_batch(np.stack([prepare(image) for image in images]))`` must equal
+    ``classifier(images)``. The pipeline prepares frames on its capture thread
+    so the inference thread does nothing but run the model.
+    """
+
+    def prepare(self, image: np.ndarray) -> np.ndarray: ...
+
+    def run_batch(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@runtime_checkable
 class FrameSource(Protocol):
     """A source of frames. ``read`` returns None at the end of the stream."""
 

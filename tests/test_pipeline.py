@@ -299,6 +299,72 @@ def test_real_video_file_delivers_every_frame_in_order(tmp_path: Path, no_thread
     assert [r.frame.time_s for r in results] == pytest.approx([i / 15 for i in range(40)], abs=1e-3)
 
 
+class UnevenClassifier(FakeClassifier):
+    """Slow on frames whose pixel value is divisible by 3, so concurrent batches finish out of order.
+
+    Fails on the frame whose pixel value is ``fail_on_value``; records which threads ran it.
+    """
+
+    def __init__(self, fail_on_value: int | None = None) -> None:
+        super().__init__()
+        self.fail_on_value = fail_on_value
+        self.threads: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        values = [int(image[0, 0, 0]) for image in images]
+        with self._lock:
+            self.threads.add(threading.current_thread().name)
+        if self.fail_on_value in values:
+            raise RuntimeError(f"session run failed on frame {self.fail_on_value}")
+        time.sleep(0.02 if any(v % 3 == 0 for v in values) else 0.001)
+        probs = np.zeros((len(images), len(LABELS)), np.float32)
+        for i, value in enumerate(values):
+            probs[i, value % len(LABELS)] = 1.0
+        return probs, np.zeros((len(images), len(LABELS), 2, 3), np.float32)
+
+
+@pytest.mark.parametrize("workers, batch_size", [(2, 1), (3, 1), (3, 2)])
+def test_several_workers_deliver_every_frame_once_in_order(workers: int, batch_size: int,
+                                                           no_thread_leak: None) -> None:
+    classifier = UnevenClassifier()
+    with Pipeline(ListSource(40), classifier, workers=workers, batch_size=batch_size) as pipeline:
+        assert pipeline.workers == workers
+        results = list(pipeline)
+        stats = pipeline.stats
+    assert [r.frame.index for r in results] == list(range(40))
+    assert all(r.prediction.class_index == r.frame.index % 3 for r in results)
+    assert stats.frames_inferred == stats.frames_delivered == 40
+    assert len(classifier.threads) > 1
+    assert classifier.threads <= {f"drivercam-inference-{i}" for i in range(1, workers + 1)}
+
+
+def test_several_workers_deliver_the_frames_before_an_inference_failure(no_thread_leak: None) -> None:
+    seen = []
+    with pytest.raises(PipelineError, match="inference failed: session run failed on frame 7") as info:
+        with Pipeline(ListSource(30), UnevenClassifier(fail_on_value=7), workers=2) as pipeline:
+            for result in pipeline:
+                seen.append(result.frame.index)
+    assert seen == list(range(7))
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_several_workers_deliver_the_frames_before_a_capture_failure(no_thread_leak: None) -> None:
+    seen = []
+    with pytest.raises(PipelineError, match="capture failed: camera unplugged at frame 9"):
+        with Pipeline(ListSource(30, fail_at=9), UnevenClassifier(), workers=3) as pipeline:
+            for result in pipeline:
+                seen.append(result.frame.index)
+    assert seen == list(range(9))
+
+
+def test_live_policy_uses_one_worker_and_bad_worker_counts_are_refused() -> None:
+    assert Pipeline(ListSource(3, live=True), FakeClassifier(), workers=4).workers == 1
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="workers must be an int >= 1"):
+            Pipeline(ListSource(3), FakeClassifier(), workers=bad)  # type: ignore[arg-type]
+
+
 def test_real_truncated_file_surfaces_its_decode_problem_at_the_end(tmp_path: Path, no_thread_leak: None) -> None:
     full = media.write_video(tmp_path / "full.mp4", frames=60, fps=15, faststart=True)
     cut = media.truncated_copy(full, tmp_path / "cut.mp4", keep=0.5)
@@ -338,6 +404,75 @@ def test_real_tiny_onnx_model_on_a_real_clip_in_order(tiny_model: TinyModel, tmp
         np.testing.assert_allclose(result.prediction.cams, cams[0], rtol=1e-5, atol=1e-5)
         assert result.prediction.cams.shape == (10, *tiny_model.cam_size)
         assert result.prediction.label == tiny_model.labels[int(np.argmax(probs[0]))]
+
+
+class ThreadRecordingClassifier:
+    """An OnnxClassifier that records which thread prepared frames and which ran the model."""
+
+    def __init__(self, inner: OnnxClassifier) -> None:
+        self.inner = inner
+        self.prepared_on: set[str] = set()
+        self.run_on: set[str] = set()
+        self.called = False
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.inner.labels
+
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        self.prepared_on.add(threading.current_thread().name)
+        return self.inner.prepare(image)
+
+    def run_batch(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.run_on.add(threading.current_thread().name)
+        return self.inner.run_batch(batch)
+
+    def __call__(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        self.called = True
+        return self.inner(images)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_frames_are_resized_on_the_capture_thread_with_the_same_results(
+    tiny_model: TinyModel, tmp_path: Path, batch_size: int, no_thread_leak: None
+) -> None:
+    clip = media.write_video(tmp_path / "clip.mp4", frames=10, fps=15)
+    onnx = OnnxClassifier(tiny_model.path, device="cpu", intra_op_threads=1, max_batch=batch_size)
+    runs = {}
+    for prepare in (True, False):
+        recorder = ThreadRecordingClassifier(onnx)
+        with Pipeline(open_source(clip), recorder, batch_size=batch_size, prepare_in_capture=prepare) as pipeline:
+            runs[prepare] = list(pipeline)
+        if prepare:
+            assert recorder.prepared_on == {"drivercam-capture"}
+            assert recorder.run_on == {"drivercam-inference"} and not recorder.called
+        else:
+            assert not recorder.prepared_on and not recorder.run_on and recorder.called
+    assert [r.frame.index for r in runs[True]] == list(range(10))
+    for ahead, inline in zip(runs[True], runs[False], strict=True):
+        np.testing.assert_array_equal(ahead.prediction.probs, inline.prediction.probs)
+        np.testing.assert_array_equal(ahead.prediction.cams, inline.prediction.cams)
+
+
+def test_a_frame_the_classifier_cannot_prepare_fails_the_capture_stage(
+    tiny_model: TinyModel, no_thread_leak: None
+) -> None:
+    source = ListSource(5)
+    bad = Frame(index=5, image=np.zeros((0, 64, 3), np.uint8), time_s=0.2, source="list", captured_at=0.0)
+    reads = iter([*(source.read() for _ in range(5)), bad, None])
+
+    class BadAtTheEnd(ListSource):
+        def read(self) -> Frame | None:
+            return next(reads)
+
+    classifier = OnnxClassifier(tiny_model.path, device="cpu", intra_op_threads=1)
+    seen = []
+    with pytest.raises(PipelineError, match="capture failed: image 0 is empty [(]64x0 pixels[)]") as info:
+        with Pipeline(BadAtTheEnd(0), classifier) as pipeline:
+            for result in pipeline:
+                seen.append(result.frame.index)
+    assert seen == [0, 1, 2, 3, 4]
+    assert isinstance(info.value.__cause__, ValueError)
 
 
 def test_monitor_runs_a_clip_in_a_few_lines(tiny_model: TinyModel, tmp_path: Path, no_thread_leak: None) -> None:

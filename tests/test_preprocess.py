@@ -72,6 +72,20 @@ def test_inputs_are_not_modified_and_views_are_accepted() -> None:
     np.testing.assert_array_equal(from_view, expected)
 
 
+def test_one_frame_path_matches_the_batch_and_shares_no_buffer() -> None:
+    pre = Preprocessor(24, 32, "RGB", max_batch=2)
+    frames = [_frame(480, 640, 1), _frame(24, 32, 2)]
+    batch = pre(frames).copy()
+    singles = [pre.one(frame) for frame in frames]
+    for i, single in enumerate(singles):
+        assert single.shape == (24, 32, 3) and single.dtype == np.uint8
+        np.testing.assert_array_equal(single, batch[i])
+    assert not np.shares_memory(singles[0], singles[1])
+    assert not np.shares_memory(singles[0], pre(frames))
+    with pytest.raises(ValueError, match="BGR uint8"):
+        pre.one(np.zeros((10, 10), np.uint8))
+
+
 @pytest.mark.parametrize(
     "images, error",
     [
@@ -79,6 +93,7 @@ def test_inputs_are_not_modified_and_views_are_accepted() -> None:
         ([np.zeros((10, 10), np.uint8)], ValueError),
         ([np.zeros((10, 10, 4), np.uint8)], ValueError),
         ([np.zeros((10, 10, 3), np.float32)], ValueError),
+        ([np.zeros((0, 10, 3), np.uint8)], ValueError),
         ([[[0, 0, 0]]], TypeError),
     ],
 )

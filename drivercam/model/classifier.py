@@ -214,6 +214,14 @@ class OnnxClassifier:
             probs = softmax(probs)
         return probs, cams
 
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """Resize one BGR uint8 frame into a new model input (H, W, 3), in the model's colour order.
+
+        Thread-safe: the pipeline calls it on the capture thread while the
+        inference thread runs the model; ``run_batch`` takes the results stacked.
+        """
+        return self._preprocess.one(image)
+
     def __call__(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Classify BGR uint8 frames of any size.
 
