@@ -5,7 +5,10 @@ interleaved so a noisy machine hits every route alike:
 
 1. ``pipeline``: drivercam annotating the clip to H.264 MP4 (Monitor API, the
    overlay of ``drivercam annotate``, Mp4Sink with the clip's audio);
-2. ``ceiling``: ONNX Runtime alone on ready input tensors (inference only);
+2. ``ceiling``: ONNX Runtime alone on ready input tensors (inference only), one
+   frame at a time with all of the pipeline's threads; ``ceiling-workers``, run
+   beside it, lays the threads out as the pipeline does (two callers of one
+   intra-op thread each on 2 cores) and is the stricter limit;
 3. ``naive``: the classic Keras CAM recipe: cv2.VideoCapture, a classifier ONNX
    returning probs and the last conv features, a Python loop summing the
    channels with the class weights, resize, applyColorMap, blend, cv2.VideoWriter;
@@ -51,6 +54,7 @@ sys.path.insert(0, str(REPO))  # this checkout's drivercam, whatever is installe
 log = logging.getLogger("compare")
 
 ROUTES = ("pipeline", "ceiling", "naive", "gradcam")
+# "ceiling" also runs "ceiling-workers": the pipeline's inference-thread layout on ready tensors.
 # "ceiling" runs with drivercam's session options (pool threads not spinning);
 # "ceiling-spin", measured beside it, with ONNX Runtime's defaults, for reference.
 INPUT_HW = (192, 256)  # the stand-in's input; a checkpoint brings its own
@@ -159,14 +163,14 @@ def _session(path: str, threads: int | None, *, spinning: bool = True) -> Any:
     return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def route_pipeline(clip: Path, model: str, frames: int, threads: int | None, batch: int,
+def route_pipeline(clip: Path, model: str, frames: int, threads: int | None, workers: int | None, batch: int,
                    out: Path) -> tuple[float, float]:
     """drivercam annotate: Monitor + render_overlay + Mp4Sink (audio copied); returns FPS."""
     from drivercam.api import Monitor
     from drivercam.overlay import OverlayOptions, render_overlay
     from drivercam.sinks import Mp4Sink
 
-    monitor = Monitor(clip, model, device="cpu", threads=threads, live=False, batch_size=batch,
+    monitor = Monitor(clip, model, device="cpu", threads=threads, workers=workers, live=False, batch_size=batch,
                       queue_size=max(8, 2 * batch))
     source: Any = monitor.source
     options = OverlayOptions()
@@ -215,6 +219,21 @@ def route_ceiling(session: Any, tensors: np.ndarray, batch: int) -> tuple[float,
     """ONNX Runtime alone on ready tensors; returns FPS."""
     rate = Rate()
     time_session(session, tensors, batch, ["probs", "cams"])
+    return rate.done(len(tensors))
+
+
+def route_ceiling_workers(session: Any, tensors: np.ndarray, batch: int, workers: int) -> tuple[float, float]:
+    """ONNX Runtime alone on ready tensors, ``workers`` threads calling one session side by side."""
+    import threading
+
+    chunks = [tensors[i::workers] for i in range(workers)]
+    threads = [threading.Thread(target=time_session, args=(session, chunk, batch, ["probs", "cams"]))
+               for chunk in chunks]
+    rate = Rate()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     return rate.done(len(tensors))
 
 
@@ -397,7 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", type=Path, default=REPO / "out" / "compare", help="exported models go here")
     p.add_argument("--frames", type=int, default=300, help="frames per route per round")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians and spread over these)")
-    p.add_argument("--threads", type=int, help="ONNX Runtime / torch intra-op threads (default: library default)")
+    p.add_argument("--threads", type=int,
+                   help="intra-op threads per drivercam inference thread (default: as drivercam decides); "
+                        "the one-frame-at-a-time routes get that times --workers")
+    p.add_argument("--workers", type=int, help="drivercam inference threads (default: as drivercam decides)")
     p.add_argument("--batch", type=int, help="pipeline and ceiling batch size (default: drivercam annotate's)")
     p.add_argument("--routes", default=",".join(ROUTES),
                    help="comma-separated subset of " + ",".join(ROUTES) + " (ceiling also runs ceiling-spin)")
@@ -431,55 +453,67 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("no --gradcam-python: skipping the gradcam route")
         routes.remove("gradcam")
     from drivercam import sysinfo
+    from drivercam.pipeline import plan_workers
 
+    workers, per_worker = plan_workers(live=False, on_cpu=True, workers=args.workers, threads=args.threads)
+    # The same total for the routes that run one frame at a time (None: the library's default, all cores).
+    total_threads = workers * per_worker if per_worker else None
     report: dict[str, Any] = {
         "machine": sysinfo.machine_info(), "libraries": sysinfo.library_versions(),
         "network": models["network"], "model": model, "model_sha256": sysinfo.sha256_of(model),
         "clip": str(args.clip) if args.clip else None, "frames": args.frames, "rounds": args.rounds,
-        "threads": args.threads, "batch": args.batch,
+        "threads": args.threads, "batch": args.batch, "workers": workers, "threads_per_worker": per_worker,
+        "threads_one_at_a_time": total_threads,
     }
     # Without a clip (no routes to compare) the CAM cost is measured on black frames.
     hw = tuple(models["input_hw"])
     tensors = load_tensors(args.clip, args.frames, hw) if args.clip else np.zeros((20, *hw, 3), np.uint8)
     if "ceiling" in routes:
-        routes.insert(routes.index("ceiling") + 1, "ceiling-spin")
+        routes.insert(routes.index("ceiling") + 1, "ceiling-workers")
+        routes.insert(routes.index("ceiling") + 2, "ceiling-spin")
     fps: dict[str, list[float]] = {r: [] for r in routes}
     cpu: dict[str, list[float]] = {r: [] for r in routes}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         sessions = {}
         if "ceiling" in routes:
-            sessions = {"ceiling": _session(model, args.threads, spinning=False),
-                        "ceiling-spin": _session(model, args.threads)}
+            sessions = {"ceiling": _session(model, total_threads, spinning=False),
+                        "ceiling-workers": _session(model, per_worker, spinning=False),
+                        "ceiling-spin": _session(model, total_threads)}
             for session in sessions.values():
                 time_session(session, tensors[: args.batch], args.batch, ["probs", "cams"])
         for r in range(args.rounds):
             order = routes[r % len(routes):] + routes[: r % len(routes)] if routes else []
             for route in order:
                 if route == "pipeline":
-                    value = route_pipeline(args.clip, model, args.frames, args.threads, args.batch, out / "p.mp4")
+                    value = route_pipeline(args.clip, model, args.frames, args.threads, args.workers, args.batch,
+                                           out / "p.mp4")
+                elif route == "ceiling-workers":
+                    value = route_ceiling_workers(sessions[route], tensors, args.batch, workers)
                 elif route in sessions:
                     value = route_ceiling(sessions[route], tensors, args.batch)
                 elif route == "naive":
-                    value = route_naive(args.clip, models["features"], models["fc"], args.frames, args.threads,
+                    value = route_naive(args.clip, models["features"], models["fc"], args.frames, total_threads,
                                         out / "n.mp4")
                 else:
                     value = _gradcam_child(args.gradcam_python, args.clip, models["state"], args.frames,
-                                           args.threads, out / "g.mp4")
+                                           total_threads, out / "g.mp4")
                 fps[route].append(value[0])
                 cpu[route].append(value[1])
                 log.info("round %d %-12s %6.1f fps %6.1f ms CPU/frame", r + 1, route, *value)
     report["fps"] = {r: {"per_round": v, **_summary(v)} for r, v in fps.items()}
     report["cpu_ms_per_frame"] = {r: {"per_round": v, **_summary(v)} for r, v in cpu.items()}
     ratios: dict[str, Any] = {}
-    for name, (a, b) in {"pipeline/ceiling": ("pipeline", "ceiling"), "pipeline/naive": ("pipeline", "naive"),
+    for name, (a, b) in {"pipeline/ceiling": ("pipeline", "ceiling"),
+                         "pipeline/ceiling-workers": ("pipeline", "ceiling-workers"),
+                         "pipeline/naive": ("pipeline", "naive"),
                          "pipeline/gradcam": ("pipeline", "gradcam")}.items():
         if a in fps and b in fps:
             per_round = [x / y for x, y in zip(fps[a], fps[b])]
             ratios[name] = {"per_round": per_round, **_summary(per_round)}
     report["ratios"] = ratios
     if not args.no_cam_cost:
-        report["cam_cost"] = cam_cost(models, tensors, args.threads, rounds=max(5, args.rounds * 3))
+        report["cam_cost"] = cam_cost(models, tensors, total_threads, rounds=max(5, args.rounds * 3))
     if args.live:
         # A common camera rate just above what the model manages: the model is slower than the camera.
         model_fps = statistics.median(fps["ceiling"]) if fps.get("ceiling") else 20.0
@@ -498,7 +532,8 @@ def main(argv: list[str] | None = None) -> int:
 def format_report(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines = [f"{m['cpu']} ({m['cores']} cores), {report['network']}",
-             f"threads={report['threads'] or 'default'} batch={report['batch']} frames={report['frames']} "
+             f"inference threads {report.get('workers', 1)} x intra-op {report.get('threads_per_worker') or 'default'}"
+             f" batch={report['batch']} frames={report['frames']} "
              f"rounds={report['rounds']}", "",
              f"{'route':<13} {'fps median':>10} {'min':>7} {'max':>7} {'CPU ms/frame':>13}"]
     for route, s in report["fps"].items():

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from drivercam._closing import Closing
-from drivercam.pipeline import Pipeline, PipelineStats
+from drivercam.pipeline import Pipeline, PipelineStats, plan_workers
 from drivercam.types import Classifier, FrameSource, Result
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,11 @@ class Monitor(Closing):
             :func:`drivercam.model.default_model_path`.
         device: execution device for ONNX Runtime (``auto``, ``cpu``, ``cuda``,
             ``tensorrt``, ...); ignored when ``model`` is a classifier.
-        threads: ONNX Runtime intra-op threads; None lets ONNX Runtime decide.
+        threads: ONNX Runtime intra-op threads per inference thread; None
+            decides (see :func:`drivercam.pipeline.plan_workers`).
+        workers: inference threads for files (see :class:`Pipeline`); None
+            decides: two on a CPU with two or more cores, else one. Live
+            sources always use one.
         width: requested camera width (cameras only).
         height: requested camera height (cameras only).
         fps: requested camera frame rate (cameras), or the rate of an image folder.
@@ -66,6 +70,7 @@ class Monitor(Closing):
         *,
         device: str = "auto",
         threads: int | None = None,
+        workers: int | None = None,
         width: int | None = None,
         height: int | None = None,
         fps: float | None = None,
@@ -75,7 +80,7 @@ class Monitor(Closing):
         queue_size: int = 8,
     ) -> None:
         # Imported here so `import drivercam` stays light (no onnxruntime, no PyAV).
-        from drivercam.model import OnnxClassifier, default_model_path
+        from drivercam.model import CPU, OnnxClassifier, default_model_path, resolve_providers, spec_name
         from drivercam.sources import open_source
 
         if isinstance(source, (str, int, Path)):
@@ -86,7 +91,10 @@ class Monitor(Closing):
         else:
             opened = source
         try:
+            live_policy = bool(opened.is_live) if drop_stale is None else drop_stale
             if model is None or isinstance(model, (str, Path)):
+                on_cpu = spec_name(resolve_providers(device)[0]) == CPU
+                workers, threads = plan_workers(live=live_policy, on_cpu=on_cpu, workers=workers, threads=threads)
                 classifier: Classifier = OnnxClassifier(
                     default_model_path() if model is None else model,
                     device=device,
@@ -94,9 +102,12 @@ class Monitor(Closing):
                     max_batch=batch_size,
                 )
             else:
+                # A built classifier has its threads already; split them only when asked.
                 classifier = model
+                workers = workers or 1
             self.pipeline = Pipeline(
-                opened, classifier, drop_stale=drop_stale, batch_size=batch_size, queue_size=queue_size
+                opened, classifier, drop_stale=drop_stale, batch_size=batch_size, queue_size=queue_size,
+                workers=workers,
             )
         except BaseException:
             opened.close()

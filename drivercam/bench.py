@@ -106,7 +106,9 @@ class BenchSettings:
     Attributes:
         frames: frames measured after the warm-up.
         warmup: frames run first and left out of every figure.
-        threads: ONNX Runtime intra-op threads; None lets ONNX Runtime decide.
+        threads: ONNX Runtime intra-op threads per inference thread; None
+            decides as ``annotate`` does (:func:`drivercam.pipeline.plan_workers`).
+        workers: inference threads (file policy only); None decides as ``annotate`` does.
         batch_size: frames per inference call (file policy only).
         encode: encode the annotated frames to H.264, as ``annotate`` does.
         output: where to keep the MP4 (each run overwrites it); None encodes
@@ -118,6 +120,7 @@ class BenchSettings:
     frames: int = 300
     warmup: int = 20
     threads: int | None = None
+    workers: int | None = None
     batch_size: int = 1
     encode: bool = True
     output: Path | None = None
@@ -133,6 +136,8 @@ class BenchSettings:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size!r}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1 or None, got {self.threads!r}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be >= 1 or None, got {self.workers!r}")
 
 
 def run_one(
@@ -142,6 +147,7 @@ def run_one(
     settings: BenchSettings,
     *,
     pace: bool = False,
+    live: bool | None = None,
     clock: Clock = time.monotonic,
 ) -> dict[str, Any]:
     """Benchmark one model on one device over a fresh source; return the figures as a dict.
@@ -152,20 +158,25 @@ def run_one(
         make_source: opens the source for this run (called once, after the model loads).
         settings: shared settings.
         pace: release frames in real time (a file or synthetic frames played as a camera).
+        live: whether the source is live (a camera), for planning threads
+            before it is opened; None assumes live exactly when ``pace``.
         clock: monotonic clock in seconds; must be the one the source stamps
             ``captured_at`` with (``time.monotonic`` for drivercam's sources).
     """
     from contextlib import ExitStack
 
-    from drivercam.model import OnnxClassifier
+    from drivercam.model import CPU, OnnxClassifier, resolve_providers, spec_name
     from drivercam.overlay import OverlayOptions, blend_heatmap, heatmap_for_frame, render_overlay
-    from drivercam.pipeline import Pipeline
+    from drivercam.pipeline import Pipeline, plan_workers
     from drivercam.sinks import Mp4Sink
     from drivercam.sources import PacedSource
 
     timer = StageTimer(clock)
+    on_cpu = spec_name(resolve_providers(device)[0]) == CPU
+    workers, threads = plan_workers(live=pace if live is None else live, on_cpu=on_cpu,
+                                    workers=settings.workers, threads=settings.threads)
     start = clock()
-    classifier = OnnxClassifier(model_path, device=device, intra_op_threads=settings.threads,
+    classifier = OnnxClassifier(model_path, device=device, intra_op_threads=threads,
                                 max_batch=settings.batch_size, warmup=False)
     create_ms = 1000.0 * (clock() - start)
     h, w = classifier.input_size
@@ -184,6 +195,7 @@ def run_one(
         source: FrameSource = PacedSource(timed, clock=clock) if pace else timed
         try:
             pipeline = Pipeline(source, TimedClassifier(classifier, timer), batch_size=settings.batch_size,
+                                workers=workers,
                                 result_timeout_s=60.0, clock=clock)
         except BaseException:
             source.close()  # the pipeline owns the source only once it exists
@@ -236,6 +248,8 @@ def run_one(
         "model_bytes": path.stat().st_size,
         "device": device,
         "providers": list(classifier.providers),
+        "workers": pipeline.workers,
+        "threads_per_worker": threads,
         "first_run": {"session_create_ms": create_ms, "first_inference_ms": first_ms},
         "stages": {name: asdict(s) for name, s in stages.items()},
         "frames": measured,
@@ -278,6 +292,9 @@ def format_table(report: dict[str, Any]) -> str:
         rows.append(("frame age med/p95/p99", [_ms(r["frame_age"] or {}, ("median_ms", "p95_ms", "p99_ms"))
                                                for r in runs]))
     rows.append(("providers", [",".join(p.replace("ExecutionProvider", "") for p in r["providers"]) for r in runs]))
+    rows.append(("inference threads x intra-op", [
+        f"{r.get('workers', 1)} x {r.get('threads_per_worker') or 'default'}" for r in runs
+    ]))
     label_w = max(len(name) for name, _ in rows)
     col_w = [max(len(h), *(len(values[i]) for _, values in rows)) for i, h in enumerate(heads)]
     lines = ["  ".join([" " * label_w, *(h.rjust(cw) for h, cw in zip(heads, col_w))])]
@@ -342,7 +359,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="drivercam ONNX model; repeat to compare models (e.g. fp32, fp16, int8)")
     p.add_argument("--device", action="append", metavar="DEVICE",
                    help="auto, cpu, cuda, tensorrt, ..., or 'all' for every provider that works here; repeatable")
-    p.add_argument("--threads", type=_count_arg(1), help="ONNX Runtime intra-op threads")
+    p.add_argument("--threads", type=_count_arg(1),
+                   help="ONNX Runtime intra-op threads per inference thread (default: as annotate decides)")
+    p.add_argument("--workers", type=_count_arg(1),
+                   help="inference threads for files (default: 2 on a CPU with 2+ cores, else 1; live: 1)")
     p.add_argument("--batch", type=_count_arg(1), default=1, help="frames per inference call (files only)")
     p.add_argument("--no-encode", action="store_true", help="skip H.264 encoding")
     p.add_argument("--output", metavar="OUT.mp4", help="keep the annotated video of the last run")
@@ -365,7 +385,7 @@ def run(args: argparse.Namespace) -> int:
     from drivercam.model import default_model_path
     from drivercam.sources import open_source
 
-    settings = BenchSettings(frames=args.frames, warmup=args.warmup, threads=args.threads,
+    settings = BenchSettings(frames=args.frames, warmup=args.warmup, threads=args.threads, workers=args.workers,
                              batch_size=args.batch, encode=not args.no_encode,
                              output=Path(args.output) if args.output else None)
     if not args.fps > 0:
@@ -398,7 +418,7 @@ def run(args: argparse.Namespace) -> int:
     for model_path in models:
         for device in devices:
             logger.info("benchmarking %s on %s", model_path, device)
-            runs.append(run_one(model_path, device, make_source, settings, pace=pace))
+            runs.append(run_one(model_path, device, make_source, settings, pace=pace, live=source_info["live"]))
     report = build_report(runs, settings, source_info, vars(args))
     print(format_table(report))
     if args.json:

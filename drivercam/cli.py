@@ -114,7 +114,10 @@ def _common_options() -> argparse.ArgumentParser:
         help="ONNX Runtime device: auto, cpu, cuda, tensorrt, openvino, coreml, directml, rocm, "
         "or a provider name (default: auto)",
     )
-    model.add_argument("--threads", type=_positive_int, metavar="N", help="ONNX Runtime intra-op threads")
+    model.add_argument(
+        "--threads", type=_positive_int, metavar="N",
+        help="ONNX Runtime intra-op threads per inference thread (default: decided from the cores)",
+    )
     overlay = common.add_argument_group("overlay")
     overlay.add_argument("--alpha", type=float, help="heatmap opacity in [0, 1]")
     overlay.add_argument("--colormap", help="OpenCV colormap name, e.g. jet, turbo, inferno")
@@ -175,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     annotate.add_argument(
         "--batch-size", type=_positive_int, default=DEFAULT_BATCH, metavar="N",
         help=f"frames per inference call (default: {DEFAULT_BATCH})",
+    )
+    annotate.add_argument(
+        "--workers", type=_positive_int, metavar="N",
+        help="inference threads, each running its own frames (default: 2 on a CPU with 2+ cores, else 1)",
     )
 
     add_episode_arguments(annotate)
@@ -393,8 +400,8 @@ def _run_annotate(args: argparse.Namespace) -> int:
     if Path(args.output).resolve() == Path(spec).resolve():
         raise ValueError(f"output {args.output!r} would overwrite the input; choose another -o path")
     monitor = Monitor(
-        spec, _model_path(args), device=args.device, threads=args.threads, fps=args.fps, live=False,
-        batch_size=args.batch_size, queue_size=max(8, 2 * args.batch_size),
+        spec, _model_path(args), device=args.device, threads=args.threads, workers=args.workers, fps=args.fps,
+        live=False, batch_size=args.batch_size, queue_size=max(8, 2 * args.batch_size),
     )
     started = time.monotonic()  # throughput of the run itself, not of loading the model
     source = monitor.source

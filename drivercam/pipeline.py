@@ -48,6 +48,7 @@ import numpy as np
 
 from drivercam._closing import Closing
 from drivercam.errors import PipelineError, SourceError
+from drivercam.throughput import Counter, FpsMeter, PipelineStats, available_cores, plan_workers
 from drivercam.types import Classifier, Frame, FrameSource, Prediction, PreparingClassifier, Result
 
 logger = logging.getLogger(__name__)
@@ -99,76 +100,6 @@ class _End:
 
 _Queued = Frame | _Prepared
 _Item = _Queued | _Eos | _Failure | _Done | _End
-
-
-class FpsMeter:
-    """Frames per second over a sliding window of recent ticks.
-
-    Args:
-        window: number of most recent ticks the rate is computed over.
-        clock: monotonic clock in seconds; injectable so tests can use fake ticks.
-    """
-
-    def __init__(self, window: int = 30, clock: Clock = time.monotonic) -> None:
-        if window < 2:
-            raise ValueError(f"FpsMeter window must be >= 2 ticks, got {window!r}")
-        self._clock = clock
-        self._ticks: deque[float] = deque(maxlen=window)
-
-    def tick(self) -> float:
-        """Record one frame now and return the updated rate."""
-        self._ticks.append(self._clock())
-        return self.fps
-
-    @property
-    def fps(self) -> float:
-        """Ticks per second over the window; 0.0 until two ticks are known."""
-        if len(self._ticks) < 2:
-            return 0.0
-        span = self._ticks[-1] - self._ticks[0]
-        return (len(self._ticks) - 1) / span if span > 0 else 0.0
-
-    def reset(self) -> None:
-        """Forget every tick."""
-        self._ticks.clear()
-
-
-@dataclass(frozen=True)
-class PipelineStats:
-    """A snapshot of the pipeline's counters.
-
-    Attributes:
-        frames_read: frames the capture thread read from the source.
-        frames_inferred: frames the classifier ran on.
-        frames_delivered: results handed to the caller.
-        dropped: stale frames replaced before inference (live policy only).
-        fps: results per second delivered to the caller, over a sliding window.
-        mean_inference_ms: mean classifier time per frame (batch time / batch size).
-    """
-
-    frames_read: int
-    frames_inferred: int
-    frames_delivered: int
-    dropped: int
-    fps: float
-    mean_inference_ms: float
-
-
-class _Counter:
-    """An integer shared between threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._value = 0
-
-    def add(self, n: int = 1) -> None:
-        with self._lock:
-            self._value += n
-
-    @property
-    def value(self) -> int:
-        with self._lock:
-            return self._value
 
 
 class Pipeline(Closing):
@@ -256,9 +187,9 @@ class Pipeline(Closing):
         self._results: queue.Queue[_Item] = queue.Queue(maxsize=results_size)
         self._stop = threading.Event()
 
-        self._read = _Counter()
-        self._inferred = _Counter()
-        self._dropped = _Counter()
+        self._read = Counter()
+        self._inferred = Counter()
+        self._dropped = Counter()
         self._delivered = 0
         self._take_lock = threading.Lock()  # taking a batch and numbering it is one step
         self._taken = 0  # frames taken by the inference threads so far
@@ -538,3 +469,6 @@ def _describe(error: BaseException) -> str:
     """One line naming the error: its message, or its type when it has none."""
     text = " ".join(str(error).split())
     return text or type(error).__name__
+
+
+__all__ = ["FpsMeter", "Pipeline", "PipelineStats", "available_cores", "plan_workers"]

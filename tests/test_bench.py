@@ -148,9 +148,10 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
 
 def test_run_one_on_synthetic_frames_times_every_stage(tiny: TinyModel, tmp_path: Path) -> None:
     out = tmp_path / "kept.mp4"
-    settings = BenchSettings(frames=6, warmup=2, threads=1, output=out)
+    settings = BenchSettings(frames=6, warmup=2, threads=1, workers=2, output=out)
     result = bench.run_one(tiny.path, "cpu", lambda: bench.SyntheticSource(64, 48, frames=8), settings)
     assert result["frames"] == 6
+    assert (result["workers"], result["threads_per_worker"]) == (2, 1)
     assert result["providers"] == ["CPUExecutionProvider"]
     assert set(result["stages"]) == set(bench.STAGES)
     for stage in ("preprocess", "inference", "cam", "render", "encode"):

@@ -96,6 +96,23 @@ def test_annotate_clip_keeps_frames_timing_and_audio(files: dict[str, Path], tmp
     assert first["confidence"] == pytest.approx(probs[best], abs=1e-5)
 
 
+def test_annotate_with_several_inference_threads_writes_the_same_predictions_in_order(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = {}
+    for workers in (1, 3):
+        jsonl = tmp_path / f"pred-{workers}.jsonl"
+        code = main(["annotate", str(files["clip"]), "-o", str(tmp_path / f"out-{workers}.mp4"), "--predictions",
+                     str(jsonl), "--model", str(files["model"]), "--threads", "1", "--workers", str(workers)])
+        assert code == 0, capsys.readouterr().err
+        records[workers] = _read_jsonl(jsonl)
+        assert _video_info(tmp_path / f"out-{workers}.mp4")["frames"] == CLIP_FRAMES
+    assert [r["frame"] for r in records[3]] == list(range(CLIP_FRAMES))
+    for one, three in zip(records[1], records[3], strict=True):
+        assert {k: v for k, v in one.items() if k != "inference_ms"} == {
+            k: v for k, v in three.items() if k != "inference_ms"}
+
+
 def test_annotate_image_folder_logs_image_paths_in_natural_order(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

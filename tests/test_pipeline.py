@@ -15,7 +15,7 @@ import media
 from drivercam.api import Monitor, resolve_class
 from drivercam.errors import ModelError, PipelineError, SourceError
 from drivercam.model import OnnxClassifier
-from drivercam.pipeline import FpsMeter, Pipeline
+from drivercam.pipeline import FpsMeter, Pipeline, plan_workers
 from drivercam.sources import CameraSource, open_source
 from drivercam.types import Frame
 from tiny_models import TinyModel
@@ -578,3 +578,37 @@ def test_resolve_class_by_index_id_or_label() -> None:
         resolve_class("3", labels, ids)
     with pytest.raises(ValueError, match="yawning"):
         resolve_class("yawning", labels, ids)
+
+
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        ({"live": False, "on_cpu": True, "cores": 2}, (2, 1)),
+        ({"live": False, "on_cpu": True, "cores": 16}, (2, 8)),
+        ({"live": False, "on_cpu": True, "cores": 1}, (1, None)),
+        ({"live": True, "on_cpu": True, "cores": 8}, (1, None)),
+        ({"live": False, "on_cpu": False, "cores": 8}, (1, None)),
+        ({"live": False, "on_cpu": True, "cores": 8, "threads": 3}, (2, 3)),
+        ({"live": False, "on_cpu": True, "cores": 8, "workers": 4}, (4, 2)),
+        ({"live": False, "on_cpu": True, "cores": 2, "workers": 3}, (3, 1)),
+        ({"live": True, "on_cpu": True, "cores": 8, "workers": 1, "threads": 2}, (1, 2)),
+    ],
+)
+def test_plan_workers(kwargs: dict, expected: tuple[int, int | None]) -> None:
+    assert plan_workers(**kwargs) == expected
+
+
+def test_monitor_plans_inference_threads_for_files_and_cameras(tiny_model: TinyModel, tmp_path: Path) -> None:
+    clip = media.write_video(tmp_path / "clip.mp4", frames=4, fps=15)
+    expected_workers, _ = plan_workers(live=False, on_cpu=True)
+    with Monitor(clip, model=tiny_model.path, device="cpu") as monitor:
+        assert monitor.pipeline.workers == expected_workers
+        assert len(list(monitor)) == 4
+    with Monitor(clip, model=tiny_model.path, device="cpu", workers=3, threads=1) as monitor:
+        assert monitor.pipeline.workers == 3
+        assert [r.frame.index for r in monitor] == [0, 1, 2, 3]
+    with Monitor(clip, model=tiny_model.path, device="cpu", live=True, workers=3) as monitor:
+        assert monitor.pipeline.workers == 1
+    built = OnnxClassifier(tiny_model.path, device="cpu")
+    with Monitor(clip, model=built) as monitor:
+        assert monitor.pipeline.workers == 1  # a built classifier keeps its own threads

@@ -36,6 +36,7 @@ from drivercam.model.runtime import (
     installed_onnxruntime_distributions,
     provider_works,
     resolve_providers,
+    spec_name,
 )
 
 __all__ = [
@@ -62,5 +63,6 @@ __all__ = [
     "parse_metadata",
     "provider_works",
     "resolve_providers",
+    "spec_name",
     "softmax",
 ]
