@@ -65,6 +65,31 @@ class PipelineStats:
     mean_inference_ms: float
 
 
+class IntervalMeter:
+    """Smoothed time between ticks (an exponential moving average); written by one thread.
+
+    Args:
+        smoothing: weight of each new interval.
+    """
+
+    def __init__(self, smoothing: float = 0.1) -> None:
+        self._smoothing = smoothing
+        self._last: float | None = None
+        self._value: float | None = None
+
+    def add(self, t: float) -> None:
+        """Record a tick at time ``t`` (seconds)."""
+        if self._last is not None:
+            dt = t - self._last
+            self._value = dt if self._value is None else self._value + self._smoothing * (dt - self._value)
+        self._last = t
+
+    @property
+    def value(self) -> float | None:
+        """The smoothed interval in seconds; None until two ticks are known."""
+        return self._value
+
+
 class Counter:
     """An integer shared between threads."""
 
@@ -115,4 +140,4 @@ def plan_workers(
     return workers, threads
 
 
-__all__ = ["Counter", "FpsMeter", "PipelineStats", "available_cores", "plan_workers"]
+__all__ = ["Counter", "FpsMeter", "IntervalMeter", "PipelineStats", "available_cores", "plan_workers"]

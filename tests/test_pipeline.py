@@ -15,7 +15,8 @@ import media
 from drivercam.api import Monitor, resolve_class
 from drivercam.errors import ModelError, PipelineError, SourceError
 from drivercam.model import OnnxClassifier
-from drivercam.pipeline import FpsMeter, Pipeline, plan_workers
+from drivercam.pipeline import _EOS, FpsMeter, Pipeline, _Queued, plan_workers
+from drivercam.throughput import IntervalMeter
 from drivercam.sources import CameraSource, open_source
 from drivercam.types import Frame
 from tiny_models import TinyModel
@@ -612,3 +613,52 @@ def test_monitor_plans_inference_threads_for_files_and_cameras(tiny_model: TinyM
     built = OnnxClassifier(tiny_model.path, device="cpu")
     with Monitor(clip, model=built) as monitor:
         assert monitor.pipeline.workers == 1  # a built classifier keeps its own threads
+
+
+def test_interval_meter_smooths_tick_spacing() -> None:
+    meter = IntervalMeter(smoothing=0.5)
+    assert meter.value is None
+    meter.add(1.0)
+    assert meter.value is None
+    meter.add(1.1)
+    assert meter.value == pytest.approx(0.1)
+    meter.add(1.4)  # 0.3 apart: halfway from 0.1
+    assert meter.value == pytest.approx(0.2)
+
+
+def _queued(index: int, queued_at: float) -> _Queued:
+    image = np.full((6, 8, 3), index, np.uint8)
+    return _Queued(Frame(index=index, image=image, time_s=index / 30), None, queued_at)
+
+
+def test_live_policy_swaps_a_stale_frame_for_the_next_when_it_is_due_soon() -> None:
+    now = [10.0]
+    pipeline = Pipeline(ListSource(3, live=True), FakeClassifier(), clock=lambda: now[0])
+    for t in (9.80, 9.84, 9.88):  # a camera every 40 ms
+        pipeline._interval.add(t)
+    fresh, old, stalled = _queued(1, 9.99), _queued(2, 9.97), _queued(3, 9.90)
+    pipeline._frames.put(_queued(4, 10.0))
+    # 10 ms old (a quarter interval): taken as it is, the queue untouched.
+    assert pipeline._fresher(fresh) == (fresh, None) and pipeline._frames.qsize() == 1
+    # 100 ms old (the camera stalled): taken as it is.
+    assert pipeline._fresher(stalled) == (stalled, None) and pipeline._frames.qsize() == 1
+    # 30 ms old: the next frame is due, so it replaces this one, counted as dropped.
+    newer, end = pipeline._fresher(old)
+    assert newer.frame.index == 4 and end is None and pipeline.stats.dropped == 1
+    # Nothing arrives within the wait (at most 20 ms here): the old frame goes on.
+    started = time.monotonic()
+    assert pipeline._fresher(old) == (old, None)
+    assert time.monotonic() - started < 1.0
+    # The stream ends while waiting: the old frame is still inferred, then the end.
+    pipeline._frames.put(_EOS)
+    assert pipeline._fresher(old) == (old, _EOS)
+    pipeline.close()
+
+
+def test_fresh_frames_off_keeps_the_frame_that_waited(no_thread_leak: None) -> None:
+    with Pipeline(ListSource(40, live=True, period_s=0.002), FakeClassifier(delay_s=0.01),
+                  fresh_frames=False) as pipeline:
+        indices = [r.frame.index for r in pipeline]
+        stats = pipeline.stats
+    assert indices == sorted(set(indices)) and stats.dropped > 0
+    assert stats.frames_inferred + stats.dropped == stats.frames_read == 40
