@@ -202,6 +202,7 @@ class RunOutputs(Closing):
         audio_from: input video whose audio track is copied into the MP4.
         width: frame width, when known in advance.
         height: frame height, when known in advance.
+        fragmented: write the MP4 fragmented, playable after a crash (see :class:`Mp4Sink`).
     """
 
     def __init__(
@@ -213,12 +214,14 @@ class RunOutputs(Closing):
         audio_from: str | Path | None = None,
         width: int | None = None,
         height: int | None = None,
+        fragmented: bool = False,
     ) -> None:
         from drivercam.sinks import PredictionLog
 
         self.video_path = video_path
         self.fps = fps
         self.audio_from = audio_from
+        self.fragmented = fragmented
         self.written = 0
         self._stack = ExitStack()
         self._video: Any = None
@@ -237,7 +240,8 @@ class RunOutputs(Closing):
 
         assert self.video_path is not None
         self._video = self._stack.enter_context(
-            Mp4Sink(self.video_path, width=width, height=height, fps=self.fps, audio_from=self.audio_from)
+            Mp4Sink(self.video_path, width=width, height=height, fps=self.fps, audio_from=self.audio_from,
+                    fragmented=self.fragmented)
         )
 
     def write(self, image: np.ndarray, time_s: float, record: dict[str, Any] | None = None) -> None:

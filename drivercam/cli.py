@@ -158,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--no-window", action="store_true", help="do not open a window")
     live.add_argument("--max-seconds", type=_positive_float, metavar="S", help="stop after S seconds")
     live.add_argument("--output", metavar="OUT.mp4", help="also record the annotated video")
+    live.add_argument(
+        "--fragmented", action=argparse.BooleanOptionalAction, default=None,
+        help="record a fragmented MP4 that plays up to the last 2 s even after a crash or power cut "
+        "(default: on for live recordings)",
+    )
     live.add_argument("--predictions", metavar="P.jsonl", help="write one JSON line per frame shown")
     add_episode_arguments(live)
 
@@ -168,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     annotate.add_argument("input", metavar="INPUT", help="video file, image folder, or quoted glob")
     annotate.add_argument("-o", "--output", required=True, metavar="OUTPUT.mp4", help="annotated MP4 to write")
+    annotate.add_argument(
+        "--fragmented", action=argparse.BooleanOptionalAction, default=False,
+        help="write a fragmented MP4 that plays up to the last 2 s even if the process is killed outright "
+        "(Ctrl-C and SIGTERM always close the file properly)",
+    )
     annotate.add_argument(
         "--predictions", metavar="P.jsonl",
         help="write one JSON object per frame: frame, time_s, class_index, class_id, label, confidence, "
@@ -417,6 +427,7 @@ def _run_annotate(args: argparse.Namespace) -> int:
             args.output, args.predictions, fps=float(source.fps) or 15.0,
             audio_from=getattr(source, "path", spec) if has_audio else None,
             width=getattr(source, "width", None), height=getattr(source, "height", None),
+            fragmented=bool(args.fragmented),
         ))
         total = source.frame_count
         if args.max_frames is not None:
@@ -481,7 +492,8 @@ def _run_live(args: argparse.Namespace) -> int:
             window = WindowSink(f"{PROG} - q or Esc to quit")
             stack.callback(window.close)
         outputs = stack.enter_context(
-            RunOutputs(args.output, args.predictions, fps=float(monitor.source.fps) or 30.0)
+            RunOutputs(args.output, args.predictions, fps=float(monitor.source.fps) or 30.0,
+                       fragmented=args.fragmented is not False)
         )
         started = time.monotonic()
         deadline = started + args.max_seconds if args.max_seconds else math.inf

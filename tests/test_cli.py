@@ -205,6 +205,27 @@ def test_live_plays_a_file_as_a_camera_for_max_seconds(files: dict[str, Path], t
     assert 5 <= len(indices) <= 20
     assert indices == sorted(set(indices))
     assert _video_info(out)["frames"] == len(indices)
+    assert b"moof" in out.read_bytes()  # live recordings are fragmented by default
+
+
+def test_annotate_fragmented_writes_a_fragmented_mp4_with_every_frame(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain, fragmented = tmp_path / "plain.mp4", tmp_path / "fragmented.mp4"
+    for out, extra in ((plain, []), (fragmented, ["--fragmented"])):
+        code = main(["annotate", str(files["clip"]), "-o", str(out), "--model", str(files["model"]), *extra])
+        assert code == 0, capsys.readouterr().err
+    assert b"moof" in fragmented.read_bytes() and b"moof" not in plain.read_bytes()
+    info, source = _video_info(fragmented), _video_info(files["clip"])
+    assert info["frames"] == CLIP_FRAMES and info["audio"] == "aac"
+    assert info["times"] == pytest.approx(source["times"], abs=1e-3)
+    # The same audio at the same times, the encoder's priming packet before time 0 included.
+    audio: dict[Path, list[tuple[int, bytes]]] = {}
+    for path in (plain, fragmented):
+        with av.open(str(path)) as container:
+            audio[path] = [(p.pts, bytes(p)) for p in container.demux(audio=0) if p.size]
+    assert audio[plain][0][0] < 0
+    assert audio[fragmented] == audio[plain]
 
 
 def test_live_from_a_truncated_file_reports_it_after_the_frames(

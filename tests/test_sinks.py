@@ -304,3 +304,47 @@ def test_real_gui_probe_never_crashes_this_process() -> None:
     assert "\n" not in reason
     with pytest.raises(SinkError, match="use --no-window"):
         WindowSink("drivercam test")
+
+
+_KILLED_WRITER = """
+import sys, time
+import numpy as np
+from drivercam.sinks import Mp4Sink
+
+sink = Mp4Sink(sys.argv[1], width=64, height=48, fps=15.0, fragmented=sys.argv[2] == "1", keyframe_interval_s=1.0)
+for i in range(100):
+    sink.write(np.full((48, 64, 3), 2 * i, np.uint8), i / 15)
+    if i == 70:
+        print("written", flush=True)
+        time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("fragmented", [True, False])
+def test_a_writer_killed_outright_leaves_a_playable_file_only_when_fragmented(tmp_path: Path,
+                                                                               fragmented: bool) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "killed.mp4"
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(path), "1" if fragmented else "0"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "written"
+    finally:
+        child.kill()  # SIGKILL: no handler, no close, like a power cut
+        child.wait(timeout=30)
+    if not fragmented:
+        with pytest.raises(av.FFmpegError):
+            probe(path)
+        return
+    info = probe(path)
+    # Keyframes (and fragments) every 15 frames: frames 0-59 are complete on disk.
+    assert info["codec"] == "h264" and len(info["times"]) >= 60
+    assert info["times"][:60] == pytest.approx([i / 15 for i in range(60)], abs=1e-3)
+    assert all(abs(int(image[0, 0, 0]) - 2 * i) <= 3 for i, image in enumerate(info["images"][:60]))
+
+
+def test_fragmented_sink_rejects_a_bad_keyframe_interval(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="keyframe_interval_s must be > 0"):
+        Mp4Sink(tmp_path / "x.mp4", width=64, height=48, fps=15.0, fragmented=True, keyframe_interval_s=0)

@@ -47,6 +47,14 @@ class Mp4Sink(_SinkBase):
             frame than ``veryfast`` at the same PSNR, for ~7 % larger files;
             on 2 cores the encoder competes with inference for CPU.
         codec: FFmpeg encoder name.
+        fragmented: write a fragmented MP4 flushed to disk fragment by
+            fragment, with a keyframe (and a new fragment) every
+            ``keyframe_interval_s``: a process killed outright, or a power cut,
+            still leaves a file that plays up to its last complete fragment.
+            Without it the index is written on close (``+faststart``), so such
+            a file is unreadable; players that cannot seek in fragmented MP4
+            are rare.
+        keyframe_interval_s: seconds between keyframes of a fragmented file.
 
     Raises:
         SinkError: at construction when the path cannot be written, the encoder
@@ -65,6 +73,8 @@ class Mp4Sink(_SinkBase):
         crf: int = 23,
         preset: str = "superfast",
         codec: str = "libx264",
+        fragmented: bool = False,
+        keyframe_interval_s: float = 2.0,
     ) -> None:
         if not isinstance(width, (int, np.integer)) or not isinstance(height, (int, np.integer)):
             raise TypeError(f"width and height must be ints, got {width!r} and {height!r}")
@@ -74,6 +84,10 @@ class Mp4Sink(_SinkBase):
             raise ValueError(f"fps must be a positive number, got {fps!r}")
         if not 0 <= crf <= 51:
             raise ValueError(f"crf must be in [0, 51], got {crf!r}")
+        if not keyframe_interval_s > 0:
+            raise ValueError(f"keyframe_interval_s must be > 0, got {keyframe_interval_s!r}")
+        self.fragmented = bool(fragmented)
+        self._keyframe_interval_s = float(keyframe_interval_s)
         try:
             encoder = av.Codec(codec, "w")
         except ValueError as exc:  # av.codec.codec.UnknownCodecError
@@ -133,7 +147,17 @@ class Mp4Sink(_SinkBase):
         codec, crf, preset = self._settings
         self._closed = False
         suffix = self.path.suffix.lower()
-        options = {"movflags": "+faststart"} if suffix in ("", ".mp4", ".m4v", ".mov") else {}
+        options: dict[str, str] = {}
+        if suffix in ("", ".mp4", ".m4v", ".mov"):
+            options = {"movflags": "+faststart"}
+            if self.fragmented:
+                # Each fragment starts at a keyframe and reaches the disk at
+                # once (flush_packets), not when FFmpeg's write buffer fills.
+                # delay_moov writes the header once the first fragment is known,
+                # with the edit list that starts B-frame video and primed audio
+                # at their true times (without it FFmpeg shifts them later).
+                options = {"movflags": "+frag_keyframe+empty_moov+delay_moov+default_base_moof",
+                           "flush_packets": "1"}
         try:
             self._container = av.open(
                 str(self.path), "w", format="mp4" if suffix == "" else None, options=options
@@ -154,9 +178,12 @@ class Mp4Sink(_SinkBase):
         stream.codec_context.time_base = self.time_base
         if codec == "libx264":
             stream.options = {"crf": str(crf), "preset": preset}
+        if self.fragmented:
+            stream.codec_context.gop_size = max(1, round(self.fps * self._keyframe_interval_s))
         self._video = stream
         if audio_from is not None:
             self._audio = _AudioCopy.open(audio_from, self._container)
+
         # Writing the header opens the file: an unwritable path fails here.
         self._container.start_encoding()
 
