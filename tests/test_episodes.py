@@ -27,19 +27,9 @@ from drivercam.episodes import (
     summarize,
 )
 from drivercam.temporal import ProbabilitySmoother
+from tiny_models import SHORT_LABELS
 
-LABELS = (
-    "safe driving",
-    "texting - right",
-    "phone - right",
-    "texting - left",
-    "phone - left",
-    "operating the radio",
-    "drinking",
-    "reaching behind",
-    "hair and makeup",
-    "talking to passenger",
-)
+LABELS = SHORT_LABELS
 EU_HIGH = EpisodeConfig.from_preset("eu-high-speed")
 
 

@@ -21,19 +21,9 @@ from drivercam.errors import SinkError
 from drivercam.report import RunRecorder, add_episode_arguments, class_color, recorder_from_args, write_report
 from drivercam.temporal import ProbabilitySmoother
 from drivercam.types import Frame, Prediction, Result
+from tiny_models import SHORT_LABELS
 
-LABELS = (
-    "safe driving",
-    "texting - right",
-    "phone - right",
-    "texting - left",
-    "phone - left",
-    "operating the radio",
-    "drinking",
-    "reaching behind",
-    "hair and makeup",
-    "talking to passenger",
-)
+LABELS = SHORT_LABELS
 FPS = 15
 DURATION_S = 30.0
 # Activity every 5 s, like the labelled clips: safe, texting, safe, drinking, radio, safe.

@@ -41,6 +41,20 @@ STATEFARM_LABELS = (
     "talking to passenger",
 )
 
+# The same ten classes with short labels, for tests of episodes and reports.
+SHORT_LABELS = (
+    "safe driving",
+    "texting - right",
+    "phone - right",
+    "texting - left",
+    "phone - left",
+    "operating the radio",
+    "drinking",
+    "reaching behind",
+    "hair and makeup",
+    "talking to passenger",
+)
+
 MEAN = 127.0
 STD = 128.0
 
