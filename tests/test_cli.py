@@ -409,3 +409,25 @@ def test_annotate_two_seconds_of_a_real_clip(data_dir: Path, tmp_path: Path,
     assert [r["time_s"] for r in records] == pytest.approx([i / 15 for i in range(30)], abs=1e-3)
     assert all(sum(r["probs"].values()) == pytest.approx(1.0, abs=1e-3) for r in records)
     assert all(r["class_id"] in r["probs"] for r in records)
+
+
+def test_live_shows_its_window_on_a_virtual_display(files: dict[str, Path], tmp_path: Path) -> None:
+    """The whole window path (GUI probe, imshow, waitKey) on a real X server: Xvfb."""
+    import shutil
+
+    xvfb_run = shutil.which("xvfb-run")
+    if xvfb_run is None:
+        pytest.skip("xvfb-run is not installed (apt-get install xvfb); the window path needs an X display")
+    clip = media.write_video(tmp_path / "clip.mp4", frames=30, fps=15)
+    jsonl = tmp_path / "window.jsonl"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    proc = subprocess.run(
+        [xvfb_run, "-a", sys.executable, "-m", "drivercam", "live", "--source", str(clip), "--max-seconds", "1",
+         "--model", str(files["model"]), "--predictions", str(jsonl)],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "no display" not in proc.stderr and "--no-window" not in proc.stderr
+    shown = int(proc.stdout.split()[1])  # "showed N frames in ..."
+    assert proc.stdout.startswith("showed ") and shown > 0
+    assert len(_read_jsonl(jsonl)) == shown
