@@ -16,6 +16,7 @@ from onnx import TensorProto, helper
 
 import media
 from drivercam.cli import main
+from drivercam.sinks.window import system_font_dir
 from tiny_models import STATEFARM_LABELS, TinyModel, make_tiny_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -428,6 +429,8 @@ def test_live_shows_its_window_on_a_virtual_display(files: dict[str, Path], tmp_
     )
     assert proc.returncode == 0, proc.stderr
     assert "no display" not in proc.stderr and "--no-window" not in proc.stderr
+    if system_font_dir() is not None:  # Qt found fonts: no warnings about OpenCV's missing font folder
+        assert "QFontDatabase" not in proc.stderr, proc.stderr
     shown = int(proc.stdout.split()[1])  # "showed N frames in ..."
     assert proc.stdout.startswith("showed ") and shown > 0
     assert len(_read_jsonl(jsonl)) == shown

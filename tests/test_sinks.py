@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -348,3 +349,25 @@ def test_a_writer_killed_outright_leaves_a_playable_file_only_when_fragmented(tm
 def test_fragmented_sink_rejects_a_bad_keyframe_interval(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="keyframe_interval_s must be > 0"):
         Mp4Sink(tmp_path / "x.mp4", width=64, height=48, fps=15.0, fragmented=True, keyframe_interval_s=0)
+
+
+def test_qt_is_pointed_at_system_fonts_only_when_opencvs_folder_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drivercam.sinks import window
+
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    (fonts / "Sans.ttf").write_bytes(b"")
+    monkeypatch.setattr(window, "_SYSTEM_FONT_DIRS", (str(tmp_path / "none"), str(fonts)))
+    monkeypatch.setattr(window.sys, "platform", "linux")
+    assert window.system_font_dir() == str(fonts)
+    monkeypatch.setenv("QT_QPA_FONTDIR", str(tmp_path / "cv2" / "qt" / "fonts"))  # as OpenCV's wheel sets it
+    window.use_system_fonts()
+    assert os.environ["QT_QPA_FONTDIR"] == str(fonts)
+    monkeypatch.setenv("QT_QPA_FONTDIR", str(tmp_path))  # a folder that exists is the user's choice
+    window.use_system_fonts()
+    assert os.environ["QT_QPA_FONTDIR"] == str(tmp_path)
+    monkeypatch.delenv("QT_QPA_FONTDIR")
+    window.use_system_fonts()
+    assert "QT_QPA_FONTDIR" not in os.environ

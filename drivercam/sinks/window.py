@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -20,6 +22,33 @@ logger = logging.getLogger(__name__)
 
 _QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27: Esc
 _NO_WINDOW_FIX = "use --no-window (and -o out.mp4 to keep the video)"
+_SYSTEM_FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation",
+                     "/usr/share/fonts/TTF", "/usr/share/fonts/truetype", "/usr/share/fonts")
+
+
+def system_font_dir() -> str | None:
+    """A folder of TrueType fonts Qt can use here, or None."""
+    for folder in _SYSTEM_FONT_DIRS:
+        if any(Path(folder).glob("*.ttf")):
+            return folder
+    return None
+
+
+def use_system_fonts() -> None:
+    """Point OpenCV's Qt windows at the system's fonts when its own folder is missing.
+
+    OpenCV's Linux wheels set ``QT_QPA_FONTDIR`` to a folder they do not ship,
+    and Qt then prints a two-line warning each time it draws text. Qt reads the
+    variable when the first window opens, so call this before that.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    current = os.environ.get("QT_QPA_FONTDIR")
+    if current is None or Path(current).is_dir():
+        return
+    folder = system_font_dir()
+    if folder is not None:
+        os.environ["QT_QPA_FONTDIR"] = folder
 
 
 @lru_cache(maxsize=1)
@@ -79,6 +108,7 @@ class WindowSink(_SinkBase):
         reason = gui_check()
         if reason is not None:
             raise SinkError(f"cannot open a window: {reason}; {_NO_WINDOW_FIX}")
+        use_system_fonts()
         try:
             self._gui.namedWindow(title, cv2.WINDOW_NORMAL)
         except cv2.error as exc:
