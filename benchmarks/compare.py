@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("no --gradcam-python: skipping the gradcam route")
         routes.remove("gradcam")
     from drivercam import sysinfo
-    from drivercam.pipeline import plan_workers
+    from drivercam.throughput import plan_workers
 
     workers, per_worker = plan_workers(live=False, on_cpu=True, workers=args.workers, threads=args.threads)
     # The same total for the routes that run one frame at a time (None: the library's default, all cores).

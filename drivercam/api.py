@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from drivercam._closing import Closing
-from drivercam.pipeline import Pipeline, PipelineStats, plan_workers
+from drivercam.pipeline import Pipeline, PipelineStats
+from drivercam.throughput import plan_workers
 from drivercam.types import Classifier, FrameSource, Result
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class Monitor(Closing):
         device: execution device for ONNX Runtime (``auto``, ``cpu``, ``cuda``,
             ``tensorrt``, ...); ignored when ``model`` is a classifier.
         threads: ONNX Runtime intra-op threads per inference thread; None
-            decides (see :func:`drivercam.pipeline.plan_workers`).
+            decides (see :func:`drivercam.throughput.plan_workers`).
         workers: inference threads for files (see :class:`Pipeline`); None
             decides: two on a CPU with two or more cores, else one. Live
             sources always use one.

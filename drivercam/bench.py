@@ -107,7 +107,7 @@ class BenchSettings:
         frames: frames measured after the warm-up.
         warmup: frames run first and left out of every figure.
         threads: ONNX Runtime intra-op threads per inference thread; None
-            decides as ``annotate`` does (:func:`drivercam.pipeline.plan_workers`).
+            decides as ``annotate`` does (:func:`drivercam.throughput.plan_workers`).
         workers: inference threads (file policy only); None decides as ``annotate`` does.
         batch_size: frames per inference call (file policy only).
         encode: encode the annotated frames to H.264, as ``annotate`` does.
@@ -167,7 +167,8 @@ def run_one(
 
     from drivercam.model import CPU, OnnxClassifier, resolve_providers, spec_name
     from drivercam.overlay import OverlayOptions, blend_heatmap, heatmap_for_frame, render_overlay
-    from drivercam.pipeline import Pipeline, plan_workers
+    from drivercam.pipeline import Pipeline
+    from drivercam.throughput import plan_workers
     from drivercam.sinks import Mp4Sink
     from drivercam.sources import PacedSource
 

@@ -11,18 +11,18 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from drivercam.throughput import Clock
 from drivercam.types import Frame, FrameSource
 
 __all__ = ["STAGES", "Clock", "StageStats", "StageTimer", "TimedClassifier", "TimedSource", "percentile"]
 
-Clock = Callable[[], float]
 STAGES = ("capture", "preprocess", "inference", "cam", "render", "encode")
 
 

@@ -41,26 +41,17 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from drivercam._closing import Closing
 from drivercam.errors import PipelineError, SourceError
-from drivercam.throughput import (
-    Counter,
-    FpsMeter,
-    IntervalMeter,
-    PipelineStats,
-    available_cores,
-    plan_workers,
-)
+from drivercam.throughput import Clock, Counter, FpsMeter, IntervalMeter, PipelineStats
 from drivercam.types import Classifier, Frame, FrameSource, Prediction, PreparingClassifier, Result
 
 logger = logging.getLogger(__name__)
-
-Clock = Callable[[], float]
 
 
 class _Eos:
@@ -522,4 +513,4 @@ def _describe(error: BaseException) -> str:
     return text or type(error).__name__
 
 
-__all__ = ["FpsMeter", "Pipeline", "PipelineStats", "available_cores", "plan_workers"]
+__all__ = ["FpsMeter", "Pipeline", "PipelineStats"]

@@ -15,8 +15,8 @@ import media
 from drivercam.api import Monitor, resolve_class
 from drivercam.errors import ModelError, PipelineError, SourceError
 from drivercam.model import OnnxClassifier
-from drivercam.pipeline import _EOS, FpsMeter, Pipeline, _Queued, plan_workers
-from drivercam.throughput import IntervalMeter
+from drivercam.pipeline import _EOS, FpsMeter, Pipeline, _Queued
+from drivercam.throughput import IntervalMeter, plan_workers
 from drivercam.sources import CameraSource, open_source
 from drivercam.types import Frame
 from tiny_models import TinyModel
