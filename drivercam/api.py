@@ -81,7 +81,7 @@ class Monitor(Closing):
         queue_size: int = 8,
     ) -> None:
         # Imported here so `import drivercam` stays light (no onnxruntime, no PyAV).
-        from drivercam.model import CPU, OnnxClassifier, default_model_path, resolve_providers, spec_name
+        from drivercam.model import OnnxClassifier, default_model_path, runs_on_cpu
         from drivercam.sources import open_source
 
         if isinstance(source, (str, int, Path)):
@@ -94,8 +94,8 @@ class Monitor(Closing):
         try:
             live_policy = bool(opened.is_live) if drop_stale is None else drop_stale
             if model is None or isinstance(model, (str, Path)):
-                on_cpu = spec_name(resolve_providers(device)[0]) == CPU
-                workers, threads = plan_workers(live=live_policy, on_cpu=on_cpu, workers=workers, threads=threads)
+                workers, threads = plan_workers(live=live_policy, on_cpu=runs_on_cpu(device), workers=workers,
+                                                threads=threads)
                 classifier: Classifier = OnnxClassifier(
                     default_model_path() if model is None else model,
                     device=device,

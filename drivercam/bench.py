@@ -165,7 +165,7 @@ def run_one(
     """
     from contextlib import ExitStack
 
-    from drivercam.model import CPU, OnnxClassifier, resolve_providers, spec_name
+    from drivercam.model import OnnxClassifier, runs_on_cpu
     from drivercam.overlay import OverlayOptions, blend_heatmap, heatmap_for_frame, render_overlay
     from drivercam.pipeline import Pipeline
     from drivercam.throughput import plan_workers
@@ -173,8 +173,7 @@ def run_one(
     from drivercam.sources import PacedSource
 
     timer = StageTimer(clock)
-    on_cpu = spec_name(resolve_providers(device)[0]) == CPU
-    workers, threads = plan_workers(live=pace if live is None else live, on_cpu=on_cpu,
+    workers, threads = plan_workers(live=pace if live is None else live, on_cpu=runs_on_cpu(device),
                                     workers=settings.workers, threads=settings.threads)
     start = clock()
     classifier = OnnxClassifier(model_path, device=device, intra_op_threads=threads,

@@ -397,8 +397,10 @@ def test_auto_uses_cuda_exactly_when_it_works() -> None:
 def test_auto_with_faked_working_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runtime, "provider_works", lambda name: name in (CPU, CUDA))
     assert resolve_providers("auto") == [CUDA, CPU]
+    assert not runtime.runs_on_cpu("auto") and runtime.runs_on_cpu("cpu")
     monkeypatch.setattr(runtime, "provider_works", lambda name: name == CPU)
     assert resolve_providers("auto") == [CPU]
+    assert runtime.runs_on_cpu("auto")
 
 
 def test_explicit_devices_map_to_providers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from drivercam.model.runtime import (
     installed_onnxruntime_distributions,
     provider_works,
     resolve_providers,
-    spec_name,
+    runs_on_cpu,
 )
 
 __all__ = [
@@ -63,6 +63,6 @@ __all__ = [
     "parse_metadata",
     "provider_works",
     "resolve_providers",
-    "spec_name",
+    "runs_on_cpu",
     "softmax",
 ]

@@ -232,3 +232,8 @@ def resolve_providers(
 def spec_name(spec: ProviderSpec) -> str:
     """The provider name of a provider list entry."""
     return spec if isinstance(spec, str) else spec[0]
+
+
+def runs_on_cpu(device: str = "auto") -> bool:
+    """Whether ``device`` resolves to ONNX Runtime's CPU provider here (see :func:`resolve_providers`)."""
+    return spec_name(resolve_providers(device)[0]) == CPU
