@@ -6,7 +6,7 @@ main thread, which draws the heatmap and encodes an H.264 MP4. The source and
 the classifier are wrapped so every stage is timed where it really runs:
 
 * ``capture``: ``source.read()`` (decoding; for a camera also the wait for the sensor);
-* ``preprocess``: resize into the model's input buffer;
+* ``preprocess``: resize each frame into a model input (on the capture thread);
 * ``inference``: one ONNX Runtime run, probabilities and every class's CAM;
 * ``cam``: pick, normalise and upsample the shown class's map, colourise it;
 * ``render``: blend the heatmap, draw banner, bars and HUD;
@@ -234,10 +234,10 @@ def run_one(
         final = pipeline.stats
     measured = max(0, shown - settings.warmup)
     elapsed = t_end - t_start
-    batches_skip = math.ceil(settings.warmup / settings.batch_size)
+    # One inference sample per batch; every other stage (preprocessing too, done
+    # frame by frame on the capture thread) has one sample per frame.
     stages = timer.summary(skip=settings.warmup)
-    for stage in ("preprocess", "inference"):
-        stages[stage] = StageStats.of(timer.samples(stage)[batches_skip:])
+    stages["inference"] = StageStats.of(timer.samples("inference")[math.ceil(settings.warmup / settings.batch_size):])
     if not settings.encode:
         stages.pop("encode")
     path = Path(model_path)
@@ -282,7 +282,7 @@ def format_table(report: dict[str, Any]) -> str:
     batch = report["settings"]["batch_size"]
     for stage in STAGES:
         if any(stage in r["stages"] for r in runs):
-            name = f"{stage}{f' (per {batch})' if batch > 1 and stage in ('preprocess', 'inference') else ''}"
+            name = f"{stage}{f' (per {batch})' if batch > 1 and stage == 'inference' else ''}"
             rows.append((f"{name} med/p90/p99", [_ms(r["stages"].get(stage, {}), ("median_ms", "p90_ms", "p99_ms"))
                                                 for r in runs]))
     rows.append(("end-to-end fps", [f"{r['fps']:.1f}" if r["fps"] else "-" for r in runs]))

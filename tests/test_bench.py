@@ -165,6 +165,17 @@ def test_run_one_on_synthetic_frames_times_every_stage(tiny: TinyModel, tmp_path
         assert sum(1 for _ in container.decode(video=0)) == 8
 
 
+def test_run_one_batched_skips_warmup_frames_and_warmup_batches(tiny: TinyModel) -> None:
+    settings = BenchSettings(frames=6, warmup=2, threads=1, workers=1, batch_size=2, encode=False)
+    result = bench.run_one(tiny.path, "cpu", lambda: bench.SyntheticSource(64, 48, frames=8), settings)
+    assert result["frames"] == 6
+    assert result["stages"]["preprocess"]["count"] == 6  # one per frame, on the capture thread
+    # One per batch of 1 or 2 frames (whatever was queued): 4 to 8 batches, the first one warm-up.
+    assert 3 <= result["stages"]["inference"]["count"] <= 7
+    table = bench.format_table(bench.build_report([result], settings, {"kind": "synthetic"}, {}))
+    assert "inference (per 2) med/p90/p99" in table and "preprocess med/p90/p99" in table
+
+
 def test_run_one_live_reports_frame_age_and_drops(tiny: TinyModel) -> None:
     settings = BenchSettings(frames=12, warmup=1, encode=False)
     result = bench.run_one(tiny.path, "cpu", lambda: bench.SyntheticSource(64, 48, fps=200.0, live=True),
