@@ -237,6 +237,17 @@ def route_ceiling_workers(session: Any, tensors: np.ndarray, batch: int, workers
     return rate.done(len(tensors))
 
 
+def _open_clip_and_writer(clip: Path, out: Path) -> tuple[Any, Any, int, int]:
+    """What both do-it-yourself routes start with: cv2.VideoCapture and an mp4v cv2.VideoWriter of its size."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(clip))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 15.0
+    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
+    return cap, writer, width, height
+
+
 def route_naive(clip: Path, features_model: str, fc_path: str, frames: int, threads: int | None,
                 out: Path) -> tuple[float, float]:
     """The classic Keras CAM loop, one frame at a time; returns FPS."""
@@ -245,10 +256,7 @@ def route_naive(clip: Path, features_model: str, fc_path: str, frames: int, thre
     session = _session(features_model, threads)
     hw = tuple(session.get_inputs()[0].shape[1:3])
     weights = np.load(fc_path)  # (C, K)
-    cap = cv2.VideoCapture(str(clip))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 15.0
-    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
+    cap, writer, width, height = _open_clip_and_writer(clip, out)
     session.run(None, {"images": np.zeros((1, *hw, 3), np.uint8)})
     n = 0
     rate = Rate()
@@ -297,10 +305,7 @@ def route_gradcam(clip: Path, state_path: str, frames: int, threads: int | None,
     net.eval()
     cam = GradCAM(model=net, target_layers=[net._conv_head])
     mean, std = [effnet_lite.IMAGENET_MEAN / 255.0] * 3, [effnet_lite.IMAGENET_STD / 255.0] * 3
-    cap = cv2.VideoCapture(str(clip))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 15.0
-    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
+    cap, writer, width, height = _open_clip_and_writer(clip, out)
     cam(input_tensor=torch.zeros(1, 3, *hw), targets=None)
     n = 0
     rate = Rate()

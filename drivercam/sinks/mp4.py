@@ -19,6 +19,14 @@ from drivercam.sinks._common import _reason, _SinkBase
 logger = logging.getLogger(__name__)
 
 
+# Each fragment starts at a keyframe and reaches the disk at once
+# (flush_packets), not when FFmpeg's write buffer fills. delay_moov writes the
+# header once the first fragment is known, with the edit list that starts
+# B-frame video and primed audio at their true times (without it FFmpeg shifts
+# them later).
+_FRAGMENTED_OPTIONS = {"movflags": "+frag_keyframe+empty_moov+delay_moov+default_base_moof", "flush_packets": "1"}
+
+
 class Mp4Sink(_SinkBase):
     """Write BGR frames to an H.264 (yuv420p) MP4 that browsers play.
 
@@ -149,15 +157,7 @@ class Mp4Sink(_SinkBase):
         suffix = self.path.suffix.lower()
         options: dict[str, str] = {}
         if suffix in ("", ".mp4", ".m4v", ".mov"):
-            options = {"movflags": "+faststart"}
-            if self.fragmented:
-                # Each fragment starts at a keyframe and reaches the disk at
-                # once (flush_packets), not when FFmpeg's write buffer fills.
-                # delay_moov writes the header once the first fragment is known,
-                # with the edit list that starts B-frame video and primed audio
-                # at their true times (without it FFmpeg shifts them later).
-                options = {"movflags": "+frag_keyframe+empty_moov+delay_moov+default_base_moof",
-                           "flush_packets": "1"}
+            options = _FRAGMENTED_OPTIONS if self.fragmented else {"movflags": "+faststart"}
         try:
             self._container = av.open(
                 str(self.path), "w", format="mp4" if suffix == "" else None, options=options
