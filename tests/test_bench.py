@@ -5,16 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import av
-import cv2
 import numpy as np
 import pytest
 
 import media
+from fake_capture import FakeCapture
 from drivercam import bench, sysinfo
 from drivercam.bench import BenchSettings, StageStats, StageTimer, percentile
 from drivercam.cli import main
@@ -247,34 +246,12 @@ def test_cli_bench_errors_are_one_line(tiny: TinyModel, tmp_path: Path, capsys: 
     assert len(err) == 1 and "missing.onnx" in err[0]
 
 
-class FakeCamera:
-    """Stands in for cv2.VideoCapture: an endless 64x48 camera delivering a frame every 2 ms."""
-
-    def __init__(self, *args: object) -> None:
-        self.released = False
-
-    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
-        return not self.released
-
-    def read(self) -> tuple[bool, np.ndarray]:
-        time.sleep(0.002)
-        return True, np.full((48, 64, 3), 120, np.uint8)
-
-    def set(self, prop: int, value: float) -> bool:
-        return True
-
-    def get(self, prop: int) -> float:
-        return {cv2.CAP_PROP_FRAME_WIDTH: 64.0, cv2.CAP_PROP_FRAME_HEIGHT: 48.0, cv2.CAP_PROP_FPS: 500.0}.get(prop, 0.0)
-
-    def release(self) -> None:
-        self.released = True
-
-
 def test_run_one_on_a_camera_is_live_and_releases_it(tiny: TinyModel) -> None:
-    cameras: list[FakeCamera] = []
+    cameras: list[FakeCapture] = []
 
-    def factory(*args: object) -> FakeCamera:
-        cameras.append(FakeCamera(*args))
+    def factory(*args: object) -> FakeCapture:
+        # An endless 64x48 camera delivering a frame every 2 ms.
+        cameras.append(FakeCapture(frames=None, fps=500.0, width=64, height=48, period_s=0.002))
         return cameras[-1]
 
     settings = BenchSettings(frames=12, warmup=1, encode=False)

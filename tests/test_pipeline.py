@@ -7,11 +7,11 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 import media
+from fake_capture import FakeCapture
 from drivercam.api import Monitor, resolve_class
 from drivercam.errors import ModelError, PipelineError, SourceError
 from drivercam.model import OnnxClassifier
@@ -521,36 +521,12 @@ def test_result_timeout_turns_a_stalled_source_into_an_error(no_thread_leak: Non
         source.release.set()
 
 
-class PacedCapture:
-    """Stands in for cv2.VideoCapture: an endless 200 fps camera whose pixels count frames."""
-
-    def __init__(self, *args: object) -> None:
-        self.count = 0
-        self.released = False
-
-    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
-        return not self.released
-
-    def read(self) -> tuple[bool, np.ndarray]:
-        time.sleep(0.005)
-        self.count += 1
-        return True, np.full((6, 8, 3), self.count % 256, np.uint8)
-
-    def set(self, prop: int, value: float) -> bool:
-        return True
-
-    def get(self, prop: int) -> float:
-        return {cv2.CAP_PROP_FRAME_WIDTH: 8.0, cv2.CAP_PROP_FRAME_HEIGHT: 6.0}.get(prop, 0.0)
-
-    def release(self) -> None:
-        self.released = True
-
-
 def test_monitor_on_a_camera_keeps_the_newest_frames(no_thread_leak: None) -> None:
-    captures: list[PacedCapture] = []
+    captures: list[FakeCapture] = []
 
-    def factory(*args: object) -> PacedCapture:
-        captures.append(PacedCapture(*args))
+    def factory(*args: object) -> FakeCapture:
+        # An endless 200 fps camera whose pixels count frames.
+        captures.append(FakeCapture(frames=None, width=8, height=6, period_s=0.005, counting=True))
         return captures[-1]
 
     camera = CameraSource(0, capture_factory=factory)

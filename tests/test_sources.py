@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import media
+from fake_capture import FakeCapture
 from drivercam.errors import SourceError
 from drivercam.sources import (
     CameraSource,
@@ -157,43 +158,6 @@ def test_real_clip_decodes_1260_frames_at_15_fps_with_audio(data_dir: Path) -> N
 
 
 # --------------------------------------------------------------------------- fake captures
-
-
-class FakeCapture:
-    """Stands in for cv2.VideoCapture: delivers ``frames`` images, then fails reads."""
-
-    def __init__(self, *, opened: bool = True, frames: int = 3, fps: float = 0.0, count: int = 0) -> None:
-        self.opened = opened
-        self.remaining = frames
-        self.props: dict[int, float] = {
-            cv2.CAP_PROP_FRAME_WIDTH: 32,
-            cv2.CAP_PROP_FRAME_HEIGHT: 24,
-            cv2.CAP_PROP_FPS: fps,
-            cv2.CAP_PROP_FRAME_COUNT: count,
-        }
-        self.sets: list[tuple[int, float]] = []
-        self.released = False
-
-    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
-        return self.opened
-
-    def read(self) -> tuple[bool, np.ndarray | None]:
-        if self.remaining <= 0:
-            return False, None
-        self.remaining -= 1
-        h, w = int(self.props[cv2.CAP_PROP_FRAME_HEIGHT]), int(self.props[cv2.CAP_PROP_FRAME_WIDTH])
-        return True, np.full((h, w, 3), 100, np.uint8)
-
-    def set(self, prop: int, value: float) -> bool:
-        self.sets.append((prop, value))
-        self.props[prop] = value
-        return True
-
-    def get(self, prop: int) -> float:
-        return self.props.get(prop, 0.0)
-
-    def release(self) -> None:
-        self.released = True
 
 
 class FakeFactory:
