@@ -37,7 +37,7 @@ import threading
 from collections.abc import Sequence
 
 from drivercam import bench
-from drivercam.errors import DrivercamError
+from drivercam.errors import DrivercamError, describe
 from drivercam.report import add_episode_arguments
 
 logger = logging.getLogger(__name__)
@@ -251,10 +251,9 @@ def _report_error(error: BaseException, verbose: int, suffix: str = "") -> int:
 
 
 def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
-        text = f"{error.strerror}: {error.filename}"
-    return text or type(error).__name__
+        return f"{error.strerror}: {error.filename}"
+    return describe(error)
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -21,3 +21,9 @@ class ModelError(DrivercamError):
 
 class PipelineError(DrivercamError):
     """A worker thread failed; the original exception is the ``__cause__``."""
+
+
+def describe(error: BaseException) -> str:
+    """One line naming ``error``: its message with whitespace collapsed, or its type when it has none."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from drivercam._closing import Closing
-from drivercam.errors import PipelineError, SourceError
+from drivercam.errors import PipelineError, SourceError, describe
 from drivercam.throughput import Clock, Counter, FpsMeter, IntervalMeter, PipelineStats
 from drivercam.types import Classifier, Frame, FrameSource, Prediction, PreparingClassifier, Result
 
@@ -284,7 +284,7 @@ class Pipeline(Closing):
                 self._finished = True
                 if end.failure is not None:
                     failure = end.failure
-                    raise PipelineError(f"{failure.stage} failed: {_describe(failure.error)}") from failure.error
+                    raise PipelineError(f"{failure.stage} failed: {describe(failure.error)}") from failure.error
                 raise StopIteration
             self._receive(self._get_result())
         self._delivered += 1
@@ -505,12 +505,6 @@ def _recorded_problem(source: FrameSource) -> BaseException | None:
     if isinstance(problem, BaseException):
         return problem
     return SourceError(str(problem))
-
-
-def _describe(error: BaseException) -> str:
-    """One line naming the error: its message, or its type when it has none."""
-    text = " ".join(str(error).split())
-    return text or type(error).__name__
 
 
 __all__ = ["FpsMeter", "Pipeline", "PipelineStats"]
