@@ -291,17 +291,20 @@ def _float_input(model: onnx.ModelProto) -> None:
     model.graph.input[0].type.tensor_type.elem_type = TensorProto.FLOAT
 
 
-def _flat_input(model: onnx.ModelProto) -> None:
-    """images is (N, 48*64*3) and reshaped inside the graph: rank 2."""
+def _reshape_images_to_48x64(model: onnx.ModelProto, declared: list[int | str]) -> None:
+    """Declare ``images`` with shape ``declared`` and reshape it to (N, 48, 64, 3) inside the graph."""
     model.graph.initializer.append(
         onnx.numpy_helper.from_array(np.array([-1, 48, 64, 3], np.int64), "nhwc_shape")
     )
     for node in model.graph.node:
         node.input[:] = ["images_nhwc" if n == "images" else n for n in node.input]
     model.graph.node.insert(0, helper.make_node("Reshape", ["images", "nhwc_shape"], ["images_nhwc"]))
-    model.graph.input[0].CopyFrom(
-        helper.make_tensor_value_info("images", TensorProto.UINT8, ["N", 48 * 64 * 3])
-    )
+    model.graph.input[0].CopyFrom(helper.make_tensor_value_info("images", TensorProto.UINT8, declared))
+
+
+def _flat_input(model: onnx.ModelProto) -> None:
+    """images is (N, 48*64*3) and reshaped inside the graph: rank 2."""
+    _reshape_images_to_48x64(model, ["N", 48 * 64 * 3])
 
 
 def _drop_cams(model: onnx.ModelProto) -> None:
@@ -521,15 +524,7 @@ def test_contract_checks_work_on_plain_tensor_descriptions() -> None:
 def _symbolic_input_reshaped_to_48x64(model: onnx.ModelProto) -> None:
     """Input and output sizes left open in the declarations; the graph only works at 48x64."""
     _symbolic_outputs(model)
-    model.graph.initializer.append(
-        onnx.numpy_helper.from_array(np.array([-1, 48, 64, 3], np.int64), "fixed_shape")
-    )
-    for node in model.graph.node:
-        node.input[:] = ["images_fixed" if n == "images" else n for n in node.input]
-    model.graph.node.insert(0, helper.make_node("Reshape", ["images", "fixed_shape"], ["images_fixed"]))
-    model.graph.input[0].CopyFrom(
-        helper.make_tensor_value_info("images", TensorProto.UINT8, ["N", "H", "W", 3])
-    )
+    _reshape_images_to_48x64(model, ["N", "H", "W", 3])
 
 
 def test_a_graph_that_fails_to_run_is_reported_at_load(tmp_path: Path) -> None:
