@@ -165,24 +165,21 @@ def _session(path: str, threads: int | None, *, spinning: bool = True) -> Any:
 
 def route_pipeline(clip: Path, model: str, frames: int, threads: int | None, workers: int | None, batch: int,
                    out: Path) -> tuple[float, float]:
-    """drivercam annotate: Monitor + render_overlay + Mp4Sink (audio copied); returns FPS."""
-    from drivercam.api import Monitor
-    from drivercam.overlay import OverlayOptions, render_overlay
-    from drivercam.sinks import Mp4Sink
+    """drivercam annotate: Monitor + FrameRenderer + Mp4Sink (audio copied); returns FPS."""
+    from drivercam.monitoring.monitor import Monitor
+    from drivercam.render.frame import FrameRenderer
+    from drivercam.sinks.mp4 import Mp4Sink
 
     monitor = Monitor(clip, model, device="cpu", threads=threads, workers=workers, live=False, batch_size=batch,
                       queue_size=max(8, 2 * batch))
-    source: Any = monitor.source
-    options = OverlayOptions()
-    labels = monitor.labels
+    source = monitor.source
+    render = FrameRenderer(monitor.labels)
     n = 0
     rate = Rate()
-    with monitor, Mp4Sink(out, width=source.width, height=source.height, fps=source.fps,
-                          audio_from=clip if source.has_audio else None) as sink:
+    with monitor, Mp4Sink(out, width=source.width or 640, height=source.height or 480, fps=source.fps,
+                          audio_from=source.audio_path) as sink:
         for result in monitor:
-            image = render_overlay(result.frame.image, result.prediction.probs, result.prediction.cams, labels,
-                                   options, inference_ms=result.inference_ms)
-            sink.write(image, result.frame.time_s)
+            sink.write(render(result), result.frame.time_s)
             n += 1
             if n >= frames:
                 break
@@ -365,10 +362,11 @@ def cam_cost(models: dict[str, Any], tensors: np.ndarray, threads: int | None, r
 
 def live_check(model: str, threads: int | None, camera_fps: float, frames: int) -> dict[str, Any]:
     """Live mode with synthetic 640x480 frames paced at ``camera_fps`` (faster than the model)."""
-    from drivercam import bench
+    from drivercam.bench.runner import BenchSettings, run_one
+    from drivercam.bench.synthetic import SyntheticSource
 
-    settings = bench.BenchSettings(frames=frames, warmup=10, threads=threads, encode=False)
-    run = bench.run_one(model, "cpu", lambda: bench.SyntheticSource(640, 480, fps=camera_fps, live=True),
+    settings = BenchSettings(frames=frames, warmup=10, threads=threads, encode=False)
+    run = run_one(model, "cpu", lambda: SyntheticSource(640, 480, fps=camera_fps, live=True),
                         settings, pace=True)
     inference_p95 = run["stages"]["inference"]["p95_ms"]
     age_p95 = run["frame_age"]["p95_ms"]
@@ -382,22 +380,21 @@ def live_check(model: str, threads: int | None, camera_fps: float, frames: int) 
 
 def long_run(model: str, frames: int, threads: int | None, batch: int, sample_every: int = 500) -> dict[str, Any]:
     """RSS while annotating ``frames`` synthetic 640x480 frames to MP4 (pipeline + render + encode)."""
-    from drivercam import bench, sysinfo
-    from drivercam.api import Monitor
-    from drivercam.overlay import OverlayOptions, render_overlay
-    from drivercam.sinks import Mp4Sink
+    from drivercam.bench import sysinfo
+    from drivercam.bench.synthetic import SyntheticSource
+    from drivercam.monitoring.monitor import Monitor
+    from drivercam.render.frame import FrameRenderer
+    from drivercam.sinks.mp4 import Mp4Sink
 
-    source = bench.SyntheticSource(640, 480, fps=15.0, frames=frames)
+    source = SyntheticSource(640, 480, fps=15.0, frames=frames)
     monitor = Monitor(source, model, device="cpu", threads=threads, batch_size=batch, queue_size=max(8, 2 * batch))
-    options = OverlayOptions()
+    render = FrameRenderer(monitor.labels)
     samples: list[tuple[int, float]] = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, monitor, Mp4Sink(Path(tmp) / "long.mp4", width=640, height=480,
                                                                fps=15.0) as sink:
         for n, result in enumerate(monitor, 1):
-            image = render_overlay(result.frame.image, result.prediction.probs, result.prediction.cams,
-                                   monitor.labels, options)
-            sink.write(image, result.frame.time_s)
+            sink.write(render(result), result.frame.time_s)
             if n % sample_every == 0:
                 samples.append((n, sysinfo.rss_mb() or 0.0))
     warm = [rss for n, rss in samples if n >= min(1000, frames // 5)]
@@ -443,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.batch is None:
-        from drivercam.cli import DEFAULT_BATCH
+        from drivercam.cli.annotate import DEFAULT_BATCH
 
         args.batch = DEFAULT_BATCH
     routes = [r.strip() for r in args.routes.split(",") if r.strip()]
@@ -457,8 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     if "gradcam" in routes and not args.gradcam_python:
         log.warning("no --gradcam-python: skipping the gradcam route")
         routes.remove("gradcam")
-    from drivercam import sysinfo
-    from drivercam.throughput import plan_workers
+    from drivercam.bench import sysinfo
+    from drivercam.pipeline.workers import plan_workers
 
     workers, per_worker = plan_workers(live=False, on_cpu=True, workers=args.workers, threads=args.threads)
     # The same total for the routes that run one frame at a time (None: the library's default, all cores).

@@ -6,7 +6,6 @@ loaded (``drivercam.model``), torch never.
 
 from __future__ import annotations
 
-from drivercam.api import Monitor, RunOutputs, class_ids_of, prediction_record, resolve_class
 from drivercam.errors import (
     DrivercamError,
     ModelError,
@@ -14,6 +13,7 @@ from drivercam.errors import (
     SinkError,
     SourceError,
 )
+from drivercam.monitoring.monitor import Monitor
 from drivercam.pipeline import FpsMeter, Pipeline, PipelineStats
 from drivercam.types import Classifier, Frame, FrameSource, Prediction, Result
 
@@ -32,11 +32,7 @@ __all__ = [
     "PipelineStats",
     "Prediction",
     "Result",
-    "RunOutputs",
     "SinkError",
     "SourceError",
     "__version__",
-    "class_ids_of",
-    "prediction_record",
-    "resolve_class",
 ]

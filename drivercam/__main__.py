@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from drivercam.cli import main
+from drivercam.cli.main import main
 
 raise SystemExit(main())

@@ -1,17 +1,21 @@
-"""Value objects of the episode rule: :class:`Episode` and :class:`Event`.
+"""Value objects of the episode rule (:class:`Episode`, :class:`Event`) and time per class.
 
-Shared by the tracker that makes them (:mod:`drivercam.episodes`), the log that
-writes them (:mod:`drivercam.eventlog`) and the alert command that reacts to
-them (:mod:`drivercam.alerts`).
+Shared by the tracker that makes them (:mod:`drivercam.monitoring.episodes`),
+the sinks that write them (:mod:`drivercam.sinks.eventlog`,
+:mod:`drivercam.sinks.report`) and the alert command that reacts to them
+(:mod:`drivercam.monitoring.alert_command`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["EVENT_KINDS", "Episode", "Event"]
+import numpy as np
+
+__all__ = ["EVENT_KINDS", "Episode", "Event", "class_durations"]
 
 EVENT_KINDS = ("episode_start", "alert", "episode_end")
 
@@ -98,3 +102,29 @@ class Event:
         if self.kind == "episode_end":
             d["episode"] = self.episode.to_dict()
         return d
+
+
+def class_durations(timeline: Sequence[tuple[float, int]], num_classes: int, duration_s: float | None = None) -> np.ndarray:
+    """Seconds spent in each class, from a per-frame timeline.
+
+    Each ``(time_s, class_index)`` sample lasts until the next sample's time;
+    the last one until ``duration_s`` (or, if None, one median frame period).
+
+    Returns:
+        (num_classes,) float64 seconds.
+    """
+    out = np.zeros(num_classes, dtype=np.float64)
+    if not timeline:
+        return out
+    times = np.array([t for t, _ in timeline], dtype=np.float64)
+    classes = np.array([c for _, c in timeline], dtype=np.intp)
+    if classes.min() < 0 or classes.max() >= num_classes:
+        raise ValueError(f"timeline class indices must be in 0..{num_classes - 1}, got {classes.min()}..{classes.max()}")
+    if duration_s is None:
+        step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
+        end = times[-1] + step
+    else:
+        end = max(float(duration_s), float(times[-1]))
+    spans = np.clip(np.diff(np.append(times, end)), 0.0, None)
+    np.add.at(out, classes, spans)
+    return out

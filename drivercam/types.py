@@ -1,4 +1,4 @@
-"""Value objects passed between stages, and the protocols tests fake."""
+"""Value objects passed between stages, and the protocols that sources and classifiers satisfy."""
 
 from __future__ import annotations
 
@@ -72,10 +72,17 @@ class Result:
 
 @runtime_checkable
 class Classifier(Protocol):
-    """Anything that maps BGR frames to (probs (N, C), cams (N, C, h, w))."""
+    """Anything that maps BGR frames to (probs (N, C), cams (N, C, h, w)).
+
+    ``labels`` are the C human-readable class names, ``class_ids`` the C short
+    ids (``c0``, ``c1``, ...) that prediction logs and event logs use.
+    """
 
     @property
     def labels(self) -> tuple[str, ...]: ...
+
+    @property
+    def class_ids(self) -> tuple[str, ...]: ...
 
     def __call__(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -96,7 +103,20 @@ class PreparingClassifier(Classifier, Protocol):
 
 @runtime_checkable
 class FrameSource(Protocol):
-    """A source of frames. ``read`` returns None at the end of the stream."""
+    """A source of frames. ``read`` returns None at the end of the stream.
+
+    Attributes:
+        is_live: a camera or stream (keep only the newest frame) rather than a
+            file (keep every frame).
+        fps: nominal frame rate; 0.0 when unknown.
+        frame_count: frames in the source when known in advance (files), else None.
+        width, height: frame size when known before the first frame, else None.
+        audio_path: a file whose audio track belongs with these frames (an
+            annotated copy keeps it), or None.
+        error: a problem recorded instead of raised: a damaged file is read as
+            far as it decodes, ``read`` then returns None and ``error`` says
+            what happened. None when the stream ended normally.
+    """
 
     @property
     def is_live(self) -> bool: ...
@@ -106,6 +126,18 @@ class FrameSource(Protocol):
 
     @property
     def frame_count(self) -> int | None: ...
+
+    @property
+    def width(self) -> int | None: ...
+
+    @property
+    def height(self) -> int | None: ...
+
+    @property
+    def audio_path(self) -> str | None: ...
+
+    @property
+    def error(self) -> str | None: ...
 
     def read(self) -> Frame | None: ...
 

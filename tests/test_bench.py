@@ -9,16 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import av
+import media
 import numpy as np
 import pytest
-
-import media
 from fake_capture import FakeCapture
-from drivercam import bench, sysinfo
-from drivercam.bench import BenchSettings, StageStats, StageTimer, percentile
-from drivercam.cli import main
-from drivercam.sources import CameraSource
 from tiny_models import TinyModel, make_tiny_model
+
+from drivercam.bench import sysinfo
+from drivercam.bench.report import build_report, format_table
+from drivercam.bench.runner import BenchSettings, run_one, usable_devices
+from drivercam.bench.synthetic import SyntheticSource, parse_size
+from drivercam.bench.stats import STAGES, StageStats, percentile
+from drivercam.bench.timing import StageTimer
+from drivercam.cli.main import main
+from drivercam.sources import CameraSource
 
 
 class FakeClock:
@@ -87,11 +91,11 @@ def test_stage_timer_records_a_sample_when_the_block_raises() -> None:
 
 
 def test_parse_size() -> None:
-    assert bench.parse_size("640x480") == (640, 480)
-    assert bench.parse_size("64X48") == (64, 48)
+    assert parse_size("640x480") == (640, 480)
+    assert parse_size("64X48") == (64, 48)
     for bad in ("640", "axb", "8x8", "640x"):
         with pytest.raises(ValueError, match="WIDTHxHEIGHT"):
-            bench.parse_size(bad)
+            parse_size(bad)
 
 
 # -- devices and machine ------------------------------------------------------------
@@ -100,12 +104,12 @@ def test_parse_size() -> None:
 def test_usable_devices_keeps_listed_providers_that_load() -> None:
     listed = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "AzureExecutionProvider", "CPUExecutionProvider"]
     loads = {"CPUExecutionProvider", "CUDAExecutionProvider"}
-    assert bench.usable_devices(listed, lambda name: name in loads) == ["cpu", "cuda"]
-    assert bench.usable_devices(["CPUExecutionProvider"], lambda name: False) == []
+    assert usable_devices(listed, lambda name: name in loads) == ["cpu", "cuda"]
+    assert usable_devices(["CPUExecutionProvider"], lambda name: False) == []
 
 
 def test_usable_devices_on_this_machine_includes_the_cpu() -> None:
-    devices = bench.usable_devices()
+    devices = usable_devices()
     assert "cpu" in devices
     assert all(d in ("cpu", "cuda", "tensorrt", "openvino", "coreml", "directml", "rocm") for d in devices)
 
@@ -148,11 +152,11 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
 def test_run_one_on_synthetic_frames_times_every_stage(tiny: TinyModel, tmp_path: Path) -> None:
     out = tmp_path / "kept.mp4"
     settings = BenchSettings(frames=6, warmup=2, threads=1, workers=2, output=out)
-    result = bench.run_one(tiny.path, "cpu", lambda: bench.SyntheticSource(64, 48, frames=8), settings)
+    result = run_one(tiny.path, "cpu", lambda: SyntheticSource(64, 48, frames=8), settings)
     assert result["frames"] == 6
     assert (result["workers"], result["threads_per_worker"]) == (2, 1)
     assert result["providers"] == ["CPUExecutionProvider"]
-    assert set(result["stages"]) == set(bench.STAGES)
+    assert set(result["stages"]) == set(STAGES)
     for stage in ("preprocess", "inference", "cam", "render", "encode"):
         stats = result["stages"][stage]
         assert stats["count"] == 6, stage
@@ -166,18 +170,18 @@ def test_run_one_on_synthetic_frames_times_every_stage(tiny: TinyModel, tmp_path
 
 def test_run_one_batched_skips_warmup_frames_and_warmup_batches(tiny: TinyModel) -> None:
     settings = BenchSettings(frames=6, warmup=2, threads=1, workers=1, batch_size=2, encode=False)
-    result = bench.run_one(tiny.path, "cpu", lambda: bench.SyntheticSource(64, 48, frames=8), settings)
+    result = run_one(tiny.path, "cpu", lambda: SyntheticSource(64, 48, frames=8), settings)
     assert result["frames"] == 6
     assert result["stages"]["preprocess"]["count"] == 6  # one per frame, on the capture thread
     # One per batch of 1 or 2 frames (whatever was queued): 4 to 8 batches, the first one warm-up.
     assert 3 <= result["stages"]["inference"]["count"] <= 7
-    table = bench.format_table(bench.build_report([result], settings, {"kind": "synthetic"}, {}))
+    table = format_table(build_report([result], settings, {"kind": "synthetic"}, {}))
     assert "inference (per 2) med/p90/p99" in table and "preprocess med/p90/p99" in table
 
 
 def test_run_one_live_reports_frame_age_and_drops(tiny: TinyModel) -> None:
     settings = BenchSettings(frames=12, warmup=1, encode=False)
-    result = bench.run_one(tiny.path, "cpu", lambda: bench.SyntheticSource(64, 48, fps=200.0, live=True),
+    result = run_one(tiny.path, "cpu", lambda: SyntheticSource(64, 48, fps=200.0, live=True),
                            settings, pace=True)
     assert result["live"] is True
     assert "encode" not in result["stages"]
@@ -255,7 +259,7 @@ def test_run_one_on_a_camera_is_live_and_releases_it(tiny: TinyModel) -> None:
         return cameras[-1]
 
     settings = BenchSettings(frames=12, warmup=1, encode=False)
-    result = bench.run_one(tiny.path, "cpu", lambda: CameraSource(0, capture_factory=factory), settings)
+    result = run_one(tiny.path, "cpu", lambda: CameraSource(0, capture_factory=factory), settings)
     assert result["live"] is True
     assert result["frames"] == 12 and result["frame_age"]["count"] == 12
     assert result["stages"]["capture"]["count"] >= 12

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from tiny_models import TinyModel, make_tiny_model
 
-from drivercam.cam import cam_for_frame, normalize_cam, select_cam, upsample_cam
+from drivercam.render.cam import cam_for_frame, normalize_cam, select_cam, upsample_cam
 
 
 def bilinear_half_pixel(src: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 
 import av
+import media
 import pytest
 from onnx import TensorProto, helper
-
-import media
-from drivercam.cli import main
-from drivercam.sinks.window import system_font_dir
 from tiny_models import STATEFARM_LABELS, TinyModel, make_tiny_model
+
+from drivercam.cli.main import main
+from drivercam.sinks.window import system_font_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLIP_FRAMES = 24

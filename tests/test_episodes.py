@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -14,20 +14,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from drivercam.episodes import (
-    AlertCommand,
-    Episode,
-    EpisodeConfig,
-    EpisodeTracker,
-    Event,
-    EventLog,
-    class_durations,
-    read_event_log,
-    summarize,
-)
-from drivercam.temporal import ProbabilitySmoother
 from tiny_models import SHORT_LABELS
+
+from drivercam.events import Episode, Event, class_durations
+from drivercam.monitoring.alert_command import AlertCommand
+from drivercam.monitoring.episodes import EpisodeConfig, EpisodeTracker
+from drivercam.monitoring.smoothing import ProbabilitySmoother
+from drivercam.monitoring.summary import summarize
+from drivercam.sinks.eventlog import EventLog, read_event_log
 
 LABELS = SHORT_LABELS
 EU_HIGH = EpisodeConfig.from_preset("eu-high-speed")
@@ -497,7 +491,7 @@ def test_alert_command_never_blocks_and_failures_are_logged(tmp_path: Path, capl
 
 @pytest.mark.parametrize("shape", [(48, 64, 3), (480, 640, 3), (720, 1280, 3)])
 def test_draw_alert_border_banner_and_input_untouched(shape: tuple[int, int, int]) -> None:
-    from drivercam.alert_overlay import ALERT_RED, draw_alert, format_alert
+    from drivercam.render.alert import ALERT_RED, draw_alert, format_alert
 
     img = np.random.default_rng(0).integers(0, 120, size=shape, dtype=np.uint8)  # never pure red
     before = img.copy()
@@ -522,7 +516,7 @@ def test_draw_alert_border_banner_and_input_untouched(shape: tuple[int, int, int
 
 
 def test_draw_alert_text_changes_with_elapsed_and_top_position() -> None:
-    from drivercam.alert_overlay import draw_alert
+    from drivercam.render.alert import draw_alert
 
     img = np.zeros((240, 320, 3), np.uint8)
     a = draw_alert(img, label="drinking", elapsed_s=4.2)

@@ -15,7 +15,13 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
-from tiny_models import STATEFARM_LABELS, TinyModel, build_tiny_model_proto, default_metadata, make_tiny_model
+from tiny_models import (
+    STATEFARM_LABELS,
+    TinyModel,
+    build_tiny_model_proto,
+    default_metadata,
+    make_tiny_model,
+)
 
 import drivercam.model.classifier as classifier_mod
 from drivercam.errors import ModelError

@@ -7,16 +7,18 @@ import numpy as np
 import pytest
 from tiny_models import STATEFARM_LABELS
 
-from drivercam.cam import cam_for_frame
-from drivercam.overlay import (
+from drivercam.render.cam import cam_for_frame
+from drivercam.render.heatmap import (
     COLORMAPS,
-    OverlayOptions,
     blend_heatmap,
     colorize_cam,
+    heatmap_for_frame,
+)
+from drivercam.render.overlay import (
+    OverlayOptions,
     draw_hud,
     draw_label,
     draw_probability_bars,
-    heatmap_for_frame,
     render_overlay,
 )
 

@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import media
 import numpy as np
 import pytest
-
-import media
 from fake_capture import FakeCapture
-from drivercam.api import Monitor, resolve_class
+from tiny_models import TinyModel
+
 from drivercam.errors import ModelError, PipelineError, SourceError
 from drivercam.model import OnnxClassifier
-from drivercam.pipeline import _EOS, FpsMeter, Pipeline, _Queued
-from drivercam.throughput import IntervalMeter, plan_workers
+from drivercam.model.classes import resolve_class
+from drivercam.monitoring.monitor import Monitor
+from drivercam.pipeline import FpsMeter, Pipeline
+from drivercam.pipeline.inference import BatchTaker
+from drivercam.pipeline.messages import EOS, FrameItem, Queued
+from drivercam.pipeline.stats import IntervalMeter, SharedCounter
+from drivercam.pipeline.workers import plan_workers
 from drivercam.sources import CameraSource, open_source
 from drivercam.types import Frame
-from tiny_models import TinyModel
 
 LABELS = ("safe", "texting", "phone")
 
 
 class ListSource:
     """A frame source over synthetic frames, optionally paced like a camera."""
+
+    width: int | None = None
+    height: int | None = None
+    audio_path: str | None = None
+    error: str | None = None
 
     def __init__(self, count: int, *, live: bool = False, period_s: float = 0.0,
                  fail_at: int | None = None) -> None:
@@ -77,6 +87,10 @@ class FakeClassifier:
     @property
     def labels(self) -> tuple[str, ...]:
         return LABELS
+
+    @property
+    def class_ids(self) -> tuple[str, ...]:
+        return tuple(f"c{i}" for i in range(len(LABELS)))
 
     def __call__(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if self.fail_on_call is not None and len(self.calls) == self.fail_on_call:
@@ -238,7 +252,7 @@ def test_iteration_after_close_stops() -> None:
 
 
 def test_invalid_settings_are_rejected() -> None:
-    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
         Pipeline(ListSource(1), FakeClassifier(), batch_size=0)
     with pytest.raises(ValueError, match="queue_size"):
         Pipeline(ListSource(1), FakeClassifier(), queue_size=0)
@@ -419,6 +433,10 @@ class ThreadRecordingClassifier:
     @property
     def labels(self) -> tuple[str, ...]:
         return self.inner.labels
+
+    @property
+    def class_ids(self) -> tuple[str, ...]:
+        return self.inner.class_ids
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         self.prepared_on.add(threading.current_thread().name)
@@ -602,33 +620,35 @@ def test_interval_meter_smooths_tick_spacing() -> None:
     assert meter.value == pytest.approx(0.2)
 
 
-def _queued(index: int, queued_at: float) -> _Queued:
+def _queued(index: int, queued_at: float) -> Queued:
     image = np.full((6, 8, 3), index, np.uint8)
-    return _Queued(Frame(index=index, image=image, time_s=index / 30), None, queued_at)
+    return Queued(Frame(index=index, image=image, time_s=index / 30), None, queued_at)
 
 
 def test_live_policy_swaps_a_stale_frame_for_the_next_when_it_is_due_soon() -> None:
     now = [10.0]
-    pipeline = Pipeline(ListSource(3, live=True), FakeClassifier(), clock=lambda: now[0])
+    frames: queue.Queue[FrameItem] = queue.Queue(maxsize=1)
+    interval, dropped = IntervalMeter(), SharedCounter()
+    taker = BatchTaker(frames, threading.Event(), batch_size=1, fresh_frames=True, interval=interval,
+                       dropped=dropped, clock=lambda: now[0], poll_s=0.05)
     for t in (9.80, 9.84, 9.88):  # a camera every 40 ms
-        pipeline._interval.add(t)
+        interval.add(t)
     fresh, old, stalled = _queued(1, 9.99), _queued(2, 9.97), _queued(3, 9.90)
-    pipeline._frames.put(_queued(4, 10.0))
+    frames.put(_queued(4, 10.0))
     # 10 ms old (a quarter interval): taken as it is, the queue untouched.
-    assert pipeline._fresher(fresh) == (fresh, None) and pipeline._frames.qsize() == 1
+    assert taker._fresher(fresh) == (fresh, None) and frames.qsize() == 1
     # 100 ms old (the camera stalled): taken as it is.
-    assert pipeline._fresher(stalled) == (stalled, None) and pipeline._frames.qsize() == 1
+    assert taker._fresher(stalled) == (stalled, None) and frames.qsize() == 1
     # 30 ms old: the next frame is due, so it replaces this one, counted as dropped.
-    newer, end = pipeline._fresher(old)
-    assert newer.frame.index == 4 and end is None and pipeline.stats.dropped == 1
+    newer, end = taker._fresher(old)
+    assert newer.frame.index == 4 and end is None and dropped.value == 1
     # Nothing arrives within the wait (at most 20 ms here): the old frame goes on.
     started = time.monotonic()
-    assert pipeline._fresher(old) == (old, None)
+    assert taker._fresher(old) == (old, None)
     assert time.monotonic() - started < 1.0
     # The stream ends while waiting: the old frame is still inferred, then the end.
-    pipeline._frames.put(_EOS)
-    assert pipeline._fresher(old) == (old, _EOS)
-    pipeline.close()
+    frames.put(EOS)
+    assert taker._fresher(old) == (old, EOS)
 
 
 def test_fresh_frames_off_keeps_the_frame_that_waited(no_thread_leak: None) -> None:

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from drivercam.preprocess import Preprocessor, interpolation_for
+from drivercam.model.preprocess import Preprocessor, interpolation_for
 
 
 def _frame(h: int, w: int, seed: int = 0) -> np.ndarray:

@@ -14,14 +14,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from drivercam.alert_overlay import draw_alert
-from drivercam.episodes import Episode, EpisodeConfig, EpisodeTracker, EventLog
-from drivercam.errors import SinkError
-from drivercam.report import RunRecorder, add_episode_arguments, class_color, recorder_from_args, write_report
-from drivercam.temporal import ProbabilitySmoother
-from drivercam.types import Frame, Prediction, Result
 from tiny_models import SHORT_LABELS
+
+from drivercam.cli.options import add_episode_arguments, session_from_args
+from drivercam.errors import SinkError
+from drivercam.events import Episode
+from drivercam.monitoring.episodes import EpisodeConfig, EpisodeTracker
+from drivercam.monitoring.session import RunSession
+from drivercam.monitoring.smoothing import ProbabilitySmoother
+from drivercam.render.alert import draw_alert
+from drivercam.sinks.eventlog import EventLog
+from drivercam.sinks.report import class_color, write_report
+from drivercam.types import Frame, Prediction, Result
 
 LABELS = SHORT_LABELS
 FPS = 15
@@ -202,7 +206,7 @@ def test_report_renders_in_headless_chromium(report: tuple[Path, list[Episode]],
     assert pixels("#b71c1c") > 2000
 
 
-# -- RunRecorder: the whole chain for a render loop -----------------------------------
+# -- RunSession: the whole chain for a render loop -----------------------------------
 
 
 def _result(i: int, t: float, probs: np.ndarray, rng: np.random.Generator) -> Result:
@@ -217,7 +221,7 @@ def test_run_recorder_smooths_alerts_logs_and_reports(tmp_path: Path) -> None:
     sink = tmp_path / "sink.py"
     sink.write_text(f"import sys\nopen({str(got)!r}, 'a').write(sys.stdin.read() + '\\n')\n")
     rng = np.random.default_rng(0)
-    rec = RunRecorder(
+    rec = RunSession(
         LABELS,
         events_path=tmp_path / "events.jsonl",
         snapshot_dir=tmp_path / "snaps",
@@ -265,7 +269,7 @@ def test_run_recorder_smooths_alerts_logs_and_reports(tmp_path: Path) -> None:
 
 def test_alert_banner_names_the_current_activity_at_the_top(tmp_path: Path) -> None:
     # Drinking for 4 s, then texting: one episode (mostly drinking), alerting while texting.
-    rec = RunRecorder(LABELS, config=EpisodeConfig(onset_s=1.0, warning_s=5.0, cooldown_s=3.0, release_s=1.0))
+    rec = RunSession(LABELS, config=EpisodeConfig(onset_s=1.0, warning_s=5.0, cooldown_s=3.0, release_s=1.0))
     rng = np.random.default_rng(2)
     checked = 0
     with rec:
@@ -288,19 +292,19 @@ def test_alert_banner_names_the_current_activity_at_the_top(tmp_path: Path) -> N
 
 def test_run_recorder_without_outputs_and_option_errors(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
-    rec = RunRecorder(LABELS, probs_tau_s=0.0, cam_tau_s=0.0)
+    rec = RunSession(LABELS, probs_tau_s=0.0, cam_tau_s=0.0)
     result = _result(0, 0.0, np.eye(len(LABELS))[3], rng)
     shown = rec.observe(result)
     np.testing.assert_array_equal(shown.prediction.probs, result.prediction.probs)
     assert rec.finish() is None and rec.finish() is None
     with pytest.raises(ValueError, match="--events"):
-        RunRecorder(LABELS, snapshot_dir=tmp_path / "s")
+        RunSession(LABELS, snapshot_dir=tmp_path / "s")
 
     parser = argparse.ArgumentParser()
     add_episode_arguments(parser)
     ids = [f"c{i}" for i in range(len(LABELS))]
     args = parser.parse_args(["--preset", "eu-low-speed", "--cooldown-s", "2", "--distraction-classes", "c1,2,C3"])
-    rec = recorder_from_args(args, LABELS, ids)
+    rec = session_from_args(args, LABELS, ids)
     assert (rec.tracker.config.warning_s, rec.tracker.config.cooldown_s) == (5.5, 2.0)
     assert rec.tracker.config.distraction_classes == (1, 2, 3)
     for argv, message in (
@@ -309,7 +313,7 @@ def test_run_recorder_without_outputs_and_option_errors(tmp_path: Path) -> None:
         (["--distraction-classes", "c12"], "c12"),
     ):
         with pytest.raises(ValueError, match=message):
-            recorder_from_args(parser.parse_args(argv), LABELS, ids)
+            session_from_args(parser.parse_args(argv), LABELS, ids)
 
 
 # -- the command line -------------------------------------------------------------------------
@@ -318,10 +322,10 @@ def test_run_recorder_without_outputs_and_option_errors(tmp_path: Path) -> None:
 @pytest.mark.timeout(90)
 def test_cli_annotate_writes_alerts_events_snapshots_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import av
-
     import media
-    from drivercam.cli import main
     from tiny_models import make_tiny_model
+
+    from drivercam.cli.main import main
 
     model = make_tiny_model(tmp_path / "tiny.onnx")
     clip = media.write_video(tmp_path / "clip.mp4", frames=45, fps=15)  # 3 s

@@ -11,10 +11,10 @@ from typing import Any
 
 import av
 import cv2
+import media
 import numpy as np
 import pytest
 
-import media
 from drivercam.errors import SinkError
 from drivercam.sinks import Mp4Sink, PredictionLog, WindowSink, letterbox, probe_gui
 from drivercam.sources import VideoFileSource

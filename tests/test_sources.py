@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import media
 import numpy as np
 import pytest
-
-import media
 from fake_capture import FakeCapture
+
 from drivercam.errors import SourceError
 from drivercam.sources import (
     CameraSource,
@@ -23,6 +23,7 @@ from drivercam.sources import (
     open_source,
 )
 from drivercam.types import Frame, FrameSource
+
 
 def read_all(source: FrameSource) -> list[Frame]:
     frames = []

@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from drivercam.temporal import CamSmoother, ExponentialSmoother, ProbabilitySmoother, smoothing_alpha
+from drivercam.monitoring.smoothing import (
+    CamSmoother,
+    ExponentialSmoother,
+    ProbabilitySmoother,
+    smoothing_alpha,
+)
 
 
 def test_alpha_matches_formula_and_edges() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from drivercam.preprocess import interpolation_for
+from drivercam.model.preprocess import interpolation_for
 
 CLASS_IDS = tuple(f"c{i}" for i in range(10))
 LABELS = (

@@ -42,8 +42,9 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from drivercam.episodes import Episode, EpisodeConfig, EpisodeTracker  # noqa: E402
-from drivercam.temporal import ProbabilitySmoother  # noqa: E402
+from drivercam.events import Episode
+from drivercam.monitoring.episodes import EpisodeConfig, EpisodeTracker
+from drivercam.monitoring.smoothing import ProbabilitySmoother
 
 log = logging.getLogger("eval_smoothing")
 

@@ -34,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dataset import CLASS_IDS, Sample, default_data_dir, load_bgr, read_samples  # noqa: E402
 
-from drivercam.cam import cam_for_frame  # noqa: E402
 from drivercam.model import OnnxClassifier  # noqa: E402
-from drivercam.overlay import blend_heatmap, colorize_cam, draw_label  # noqa: E402
+from drivercam.render.cam import cam_for_frame
+from drivercam.render.heatmap import blend_heatmap, colorize_cam
+from drivercam.render.overlay import draw_label
 
 log = logging.getLogger("evaluate")
 

@@ -19,8 +19,8 @@ from drivercam.model.contract import (
     check_output_shapes,
     parse_metadata,
 )
+from drivercam.model.preprocess import Preprocessor
 from drivercam.model.runtime import import_onnxruntime, resolve_providers, spec_name
-from drivercam.preprocess import Preprocessor
 
 logger = logging.getLogger(__name__)
 

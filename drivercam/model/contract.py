@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from drivercam.errors import ModelError
-from drivercam.preprocess import COLOR_ORDERS
+from drivercam.model.preprocess import COLOR_ORDERS
 
 CONTRACT_VERSION = "1"
 INPUT_NAME = "images"

@@ -1,10 +1,10 @@
-"""A JSON-lines prediction log, flushed line by line."""
+"""The per-frame prediction log: the record of one frame, and a JSON-lines file flushed line by line."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -12,6 +12,30 @@ import numpy as np
 
 from drivercam.errors import SinkError
 from drivercam.sinks._common import _reason, _SinkBase
+from drivercam.types import Result
+
+
+def prediction_record(result: Result, class_ids: Sequence[str], source: str | None = None) -> dict[str, Any]:
+    """The JSON object logged for one frame.
+
+    Keys: ``frame``, ``time_s``, ``class_index``, ``class_id``, ``label``,
+    ``confidence``, ``probs`` (class id -> probability for every class, in the
+    model's order), ``source`` (the frame's own source, e.g. the image path of
+    a folder, else ``source``) and ``inference_ms``.
+    """
+    prediction = result.prediction
+    index = prediction.class_index
+    return {
+        "frame": result.frame.index,
+        "time_s": round(float(result.frame.time_s), 6),
+        "class_index": index,
+        "class_id": class_ids[index],
+        "label": prediction.label,
+        "confidence": round(prediction.confidence, 6),
+        "probs": {cid: round(float(p), 6) for cid, p in zip(class_ids, prediction.probs)},
+        "source": result.frame.source or source,
+        "inference_ms": round(result.inference_ms, 3),
+    }
 
 
 class PredictionLog(_SinkBase):

@@ -18,7 +18,7 @@ Modules: ``video`` (:class:`VideoFileSource`), ``capture`` (the reconnecting
 from __future__ import annotations
 
 from drivercam.sources.capture import CaptureFactory
-from drivercam.sources.factory import STREAM_SCHEMES, open_source
+from drivercam.sources.factory import STREAM_SCHEMES, open_source, source_kind
 from drivercam.sources.images import (
     DEFAULT_IMAGE_FPS,
     IMAGE_SUFFIXES,
@@ -41,4 +41,5 @@ __all__ = [
     "VideoFileSource",
     "natural_key",
     "open_source",
+    "source_kind",
 ]

@@ -10,7 +10,11 @@ import cv2
 
 from drivercam.errors import SourceError
 from drivercam.sources.capture import CaptureFactory
-from drivercam.sources.images import DEFAULT_IMAGE_FPS, IMAGE_SUFFIXES, ImageFolderSource
+from drivercam.sources.images import (
+    DEFAULT_IMAGE_FPS,
+    IMAGE_SUFFIXES,
+    ImageFolderSource,
+)
 from drivercam.sources.live import CameraSource, StreamSource, _redact
 from drivercam.sources.paced import PacedSource
 from drivercam.sources.video import VideoFileSource
@@ -22,6 +26,22 @@ _SOURCE_HELP = (
     "give a video file, an image folder or glob, a camera index (0) or device "
     "(/dev/video0), or a stream URL (rtsp://...)"
 )
+
+
+def source_kind(spec: int | str | Path) -> str:
+    """What a ``--source`` value names, from its text alone: ``"camera"``, ``"stream"`` or ``"file"``.
+
+    ``"file"`` covers video files, image folders and globs (and ``file://`` URLs).
+    """
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        return "camera"
+    text = str(spec).strip()
+    if text.isdigit() or text.startswith("/dev/video"):
+        return "camera"
+    match = _URL_RE.match(text)
+    if match and match.group("scheme").lower() in STREAM_SCHEMES:
+        return "stream"
+    return "file"
 
 
 def open_source(
@@ -66,23 +86,20 @@ def open_source(
     text = str(spec).strip()
     if not text:
         raise SourceError(f"empty source; {_SOURCE_HELP}")
-    if text.isdigit():
-        return _camera(int(text), width, height, fps, capture_factory, open_timeout_s, reconnect_attempts)
-    if text.startswith("/dev/video"):
-        return _camera(text, width, height, fps, capture_factory, open_timeout_s, reconnect_attempts)
+    kind = source_kind(text)
+    if kind == "camera":
+        target = int(text) if text.isdigit() else text
+        return _camera(target, width, height, fps, capture_factory, open_timeout_s, reconnect_attempts)
+    if kind == "stream":
+        kwargs: dict[str, Any] = {"capture_factory": capture_factory, "reconnect_attempts": reconnect_attempts}
+        if open_timeout_s is not None:
+            kwargs["open_timeout_s"] = open_timeout_s
+        return StreamSource(text, **kwargs)
     match = _URL_RE.match(text)
     if match:
         scheme = match.group("scheme").lower()
         if scheme == "file":
             text = text[len("file://") :]
-        elif scheme in STREAM_SCHEMES:
-            kwargs: dict[str, Any] = {
-                "capture_factory": capture_factory,
-                "reconnect_attempts": reconnect_attempts,
-            }
-            if open_timeout_s is not None:
-                kwargs["open_timeout_s"] = open_timeout_s
-            return StreamSource(text, **kwargs)
         else:
             raise SourceError(
                 f"unsupported URL scheme {scheme!r} in {_redact(text)!r}; "

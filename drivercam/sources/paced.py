@@ -48,10 +48,21 @@ class PacedSource(_SourceBase):
         return self.inner.frame_count
 
     @property
+    def width(self) -> int | None:
+        return self.inner.width
+
+    @property
+    def height(self) -> int | None:
+        return self.inner.height
+
+    @property
+    def audio_path(self) -> str | None:
+        return self.inner.audio_path
+
+    @property
     def error(self) -> str | None:
         """The inner source's recorded error (e.g. a truncated file), if any."""
-        error = getattr(self.inner, "error", None)
-        return error if isinstance(error, str) else None
+        return self.inner.error
 
     def read(self) -> Frame | None:
         frame = self.inner.read()

@@ -61,8 +61,8 @@ class VideoFileSource(_SourceBase):
             self._stream.thread_type = "AUTO"
         self.has_audio: bool = bool(self._container.streams.audio)
         ctx = self._stream.codec_context
-        self.width: int = int(ctx.width)
-        self.height: int = int(ctx.height)
+        self._width = int(ctx.width)
+        self._height = int(ctx.height)
         self._fps = _stream_fps(self._stream)
         self._frame_count, self._count_exact = _stream_frame_count(
             self._stream, self._container, self._fps
@@ -75,7 +75,25 @@ class VideoFileSource(_SourceBase):
         self._index = 0
         self._lock = threading.Lock()
         self._closed = False
-        self.error: str | None = None
+        self._error: str | None = None
+
+    @property
+    def width(self) -> int:
+        return self._width
+
+    @property
+    def height(self) -> int:
+        return self._height
+
+    @property
+    def audio_path(self) -> str | None:
+        """The file itself when it has an audio track."""
+        return str(self.path) if self.has_audio else None
+
+    @property
+    def error(self) -> str | None:
+        """What went wrong when a damaged file was read only in part; None otherwise."""
+        return self._error
 
     @property
     def is_live(self) -> bool:
@@ -155,23 +173,23 @@ class VideoFileSource(_SourceBase):
             slack = 0 if self._count_exact else max(2, expected // 50)
             short = self._index < expected - slack
         if self._bad_packets:
-            self.error = (
+            self._error = (
                 f"decoded {self._index} of {about} frames of {str(self.path)!r}; "
                 f"{self._bad_packets} damaged packet(s) skipped "
                 f"({_ffmpeg_reason(self._last_decode_error or ValueError('unknown'))})"
             )
         elif self._last_decode_error is not None:
-            self.error = (
+            self._error = (
                 f"decoded {self._index} of {about} frames of {str(self.path)!r}; reading stopped: "
                 f"{_ffmpeg_reason(self._last_decode_error)}"
             )
         elif short:
-            self.error = (
+            self._error = (
                 f"decoded {self._index} of {about} frames of {str(self.path)!r}; "
                 "the file is truncated or damaged"
             )
-        if self.error is not None:
-            logger.warning("%s", self.error)
+        if self._error is not None:
+            logger.warning("%s", self._error)
 
     def close(self) -> None:
         """Close the file. Safe to call more than once."""

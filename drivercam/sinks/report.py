@@ -4,9 +4,7 @@ The file is self-contained: inline CSS, an inline SVG timeline, snapshots as
 base64 JPEG ``data:`` URIs; no scripts, fonts or links to fetch, so it opens
 offline, from an e-mail attachment, or years later.
 
-:class:`~drivercam.recorder.RunRecorder`, which feeds the report frame by frame,
-and its command-line options live in :mod:`drivercam.recorder`; they can still
-be imported from here.
+:class:`~drivercam.monitoring.session.RunSession` feeds it at the end of a run.
 """
 
 from __future__ import annotations
@@ -18,29 +16,12 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from drivercam.errors import SinkError
-from drivercam.eventlog import class_durations
-from drivercam.events import Episode
+from drivercam.events import Episode, class_durations
 
-__all__ = ["RunRecorder", "add_episode_arguments", "class_color", "recorder_from_args", "write_report"]
-
-if TYPE_CHECKING:
-    from drivercam.recorder import RunRecorder, add_episode_arguments, recorder_from_args
-
-_RECORDER_NAMES = frozenset({"RunRecorder", "add_episode_arguments", "recorder_from_args"})
-
-
-def __getattr__(name: str) -> Any:
-    # Resolved on first use: drivercam.recorder imports write_report from here,
-    # so importing it eagerly would make the two modules import each other.
-    if name in _RECORDER_NAMES:
-        from drivercam import recorder
-
-        return getattr(recorder, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__all__ = ["class_color", "write_report"]
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,5 @@
-"""Writing and reading the episode log, and the plain-text run summary.
-
-:class:`EventLog` writes episodes and alerts as JSON Lines with a JPEG snapshot
-per episode; :func:`read_event_log` reads such a file back; :func:`summarize`
-and :func:`class_durations` turn episodes and a per-frame timeline into the
-summary printed after a run.
-"""
+"""The episode log: :class:`EventLog` writes episodes and alerts as JSON Lines with a
+JPEG snapshot per episode; :func:`read_event_log` reads such a file back."""
 
 from __future__ import annotations
 
@@ -22,72 +17,7 @@ import numpy as np
 from drivercam.errors import SinkError
 from drivercam.events import Episode, Event
 
-__all__ = ["EventLog", "class_durations", "read_event_log", "summarize"]
-
-
-def class_durations(timeline: Sequence[tuple[float, int]], num_classes: int, duration_s: float | None = None) -> np.ndarray:
-    """Seconds spent in each class, from a per-frame timeline.
-
-    Each ``(time_s, class_index)`` sample lasts until the next sample's time;
-    the last one until ``duration_s`` (or, if None, one median frame period).
-
-    Returns:
-        (num_classes,) float64 seconds.
-    """
-    out = np.zeros(num_classes, dtype=np.float64)
-    if not timeline:
-        return out
-    times = np.array([t for t, _ in timeline], dtype=np.float64)
-    classes = np.array([c for _, c in timeline], dtype=np.intp)
-    if classes.min() < 0 or classes.max() >= num_classes:
-        raise ValueError(f"timeline class indices must be in 0..{num_classes - 1}, got {classes.min()}..{classes.max()}")
-    if duration_s is None:
-        step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
-        end = times[-1] + step
-    else:
-        end = max(float(duration_s), float(times[-1]))
-    spans = np.clip(np.diff(np.append(times, end)), 0.0, None)
-    np.add.at(out, classes, spans)
-    return out
-
-
-def summarize(
-    episodes: Sequence[Episode],
-    *,
-    labels: Sequence[str],
-    timeline: Sequence[tuple[float, int]] | None = None,
-    duration_s: float | None = None,
-) -> str:
-    """A short plain-text summary for stdout: episodes, longest one, time per class.
-
-    Args:
-        episodes: finished episodes.
-        labels: class labels.
-        timeline: per-frame ``(time_s, smoothed class index)``, for time per class.
-        duration_s: length of the analysed video in seconds, if known.
-    """
-    lines: list[str] = []
-    alerts = sum(e.alerts for e in episodes)
-    distracted = sum(e.duration_s for e in episodes)
-    head = f"{len(episodes)} distraction episode{'s' if len(episodes) != 1 else ''}, {alerts} alert{'s' if alerts != 1 else ''}"
-    if duration_s:
-        head += f", {distracted:.1f} s distracted of {duration_s:.1f} s ({100 * distracted / duration_s:.0f} %)"
-    lines.append(head)
-    if episodes:
-        longest = max(episodes, key=lambda e: e.duration_s)
-        lines.append(
-            f"longest episode: #{longest.id} {longest.label}, {longest.duration_s:.1f} s "
-            f"({longest.start_time_s:.1f}-{longest.end_time_s:.1f} s), peak {longest.peak_confidence:.2f}"
-        )
-    if timeline:
-        seconds = class_durations(timeline, len(labels), duration_s)
-        total = float(seconds.sum()) or 1.0
-        width = max(len(label) for label in labels)
-        lines.append("time per class:")
-        for label, secs in zip(labels, seconds):
-            if secs > 0:
-                lines.append(f"  {label:<{width}}  {secs:7.1f} s  {100 * secs / total:5.1f} %")
-    return "\n".join(lines)
+__all__ = ["EventLog", "read_event_log"]
 
 
 class EventLog:

@@ -1,4 +1,4 @@
-"""Drawing: CAM heatmap blend, label banner, top-k bars and a status HUD.
+"""The annotated frame: CAM heatmap, label banner, top-k bars and a status HUD.
 
 Every public function returns a new image and never modifies its arguments.
 :func:`render_overlay` copies the frame once and draws the rest into that copy.
@@ -17,13 +17,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from drivercam.cam import normalize_cam, select_cam
-
-COLORMAPS: dict[str, int] = {
-    name[len("COLORMAP_") :].lower(): int(getattr(cv2, name))
-    for name in dir(cv2)
-    if name.startswith("COLORMAP_")
-}
+from drivercam.render.heatmap import (
+    COLORMAPS,
+    blend_heatmap,
+    check_image,
+    heatmap_for_frame,
+)
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _WHITE = (255, 255, 255)
@@ -98,47 +97,6 @@ class _Style:
             text, _FONT, self.scale if scale is None else scale, self.thickness
         )
         return w, h, baseline
-
-
-def _check_image(image: np.ndarray, name: str = "frame") -> None:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"{name} must be a BGR uint8 (H, W, 3) array, got {image.dtype} {image.shape}")
-
-
-def _colormap_id(colormap: str | int) -> int:
-    if isinstance(colormap, str):
-        if colormap.lower() not in COLORMAPS:
-            raise ValueError(f"unknown colormap {colormap!r}; choose one of {', '.join(sorted(COLORMAPS))}")
-        return COLORMAPS[colormap.lower()]
-    return int(colormap)
-
-
-def colorize_cam(cam01: np.ndarray, colormap: str | int = "jet") -> np.ndarray:
-    """Map a [0, 1] float (or 0-255 uint8) (H, W) map to a BGR uint8 heatmap."""
-    if cam01.ndim != 2:
-        raise ValueError(f"cam must have shape (H, W), got {cam01.shape}")
-    levels = cam01 if cam01.dtype == np.uint8 else cv2.convertScaleAbs(cam01, alpha=255.0)
-    return cv2.applyColorMap(levels, _colormap_id(colormap))
-
-
-def blend_heatmap(frame: np.ndarray, heat_bgr: np.ndarray, alpha: float) -> np.ndarray:
-    """``alpha * heat + (1 - alpha) * frame`` as a new uint8 image.
-
-    alpha 0 returns a copy of ``frame``, alpha 1 a copy of ``heat_bgr``.
-    """
-    _check_image(frame)
-    _check_image(heat_bgr, "heat_bgr")
-    if frame.shape != heat_bgr.shape:
-        raise ValueError(f"heatmap shape {heat_bgr.shape} differs from frame shape {frame.shape}")
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
-    if alpha == 0.0:
-        return frame.copy()
-    if alpha == 1.0:
-        return heat_bgr.copy()
-    return cv2.addWeighted(heat_bgr, float(alpha), frame, 1.0 - float(alpha), 0.0)
 
 
 def _dim(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
@@ -260,7 +218,7 @@ def draw_label(
     image: np.ndarray, label: str, confidence: float, *, subtitle: str | None = None
 ) -> np.ndarray:
     """Return a copy of ``image`` with a banner: ``label  NN%`` (and an optional second line)."""
-    _check_image(image, "image")
+    check_image(image, "image")
     out = image.copy()
     _draw_label_into(out, _Style.for_shape(out.shape), label, confidence, subtitle)
     return out
@@ -279,7 +237,7 @@ def draw_probability_bars(
     Args:
         highlight: class index drawn in the accent colour (usually the prediction).
     """
-    _check_image(image, "image")
+    check_image(image, "image")
     probs = _check_scores(probs, labels)
     if top_k < 1:
         raise ValueError(f"top_k must be >= 1, got {top_k!r}")
@@ -295,26 +253,22 @@ def draw_hud(
     dropped: int | None = None,
 ) -> np.ndarray:
     """Return a copy of ``image`` with ``fps / inference ms / dropped`` in the top-right corner."""
-    _check_image(image, "image")
+    check_image(image, "image")
     out = image.copy()
     _draw_hud_into(out, _Style.for_shape(out.shape), _hud_text(fps, inference_ms, dropped), 0)
     return out
 
 
-def heatmap_for_frame(
-    cams: np.ndarray, class_index: int, frame_shape: tuple[int, ...], colormap: str | int
-) -> np.ndarray:
-    """BGR uint8 heatmap of one class at the frame's size.
+def cam_class_of(probs: np.ndarray, options: OverlayOptions) -> int:
+    """The class whose map is shown: ``options.cam_class``, else the predicted class.
 
-    Same map as ``colorize_cam(cam_for_frame(...))`` up to one grey level, but
-    quantises to uint8 at model resolution so the full-frame resize and the
-    colormap run on uint8 (several times faster on large frames).
+    Raises:
+        ValueError: ``options.cam_class`` is not a class index of ``probs``.
     """
-    levels = cv2.convertScaleAbs(normalize_cam(select_cam(cams, class_index)), alpha=255.0)
-    height, width = frame_shape[:2]
-    if levels.shape != (height, width):
-        levels = cv2.resize(levels, (width, height), interpolation=cv2.INTER_LINEAR)
-    return cv2.applyColorMap(levels, _colormap_id(colormap))
+    cam_class = int(np.argmax(probs)) if options.cam_class is None else options.cam_class
+    if cam_class >= probs.shape[0]:
+        raise ValueError(f"cam_class {cam_class} is not a class index; the model has {probs.shape[0]} classes")
+    return cam_class
 
 
 def render_overlay(
@@ -327,6 +281,7 @@ def render_overlay(
     fps: float | None = None,
     inference_ms: float | None = None,
     dropped: int | None = None,
+    heat: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw heatmap, label banner, top-k bars and HUD on a copy of ``frame``.
 
@@ -337,24 +292,23 @@ def render_overlay(
         labels: C class labels.
         options: drawing options; defaults to ``OverlayOptions()``.
         fps, inference_ms, dropped: HUD values; the HUD shows those not None.
+        heat: the shown class's heatmap at the frame's size, when already made
+            (:func:`cam_class_of` and :func:`~drivercam.render.heatmap.heatmap_for_frame`);
+            made here when None.
 
     Raises:
         ValueError: shapes disagree, or ``options.cam_class`` is not a class index.
     """
     options = options or OverlayOptions()
-    _check_image(frame)
+    check_image(frame)
     probs = _check_scores(probs, labels)
     if cams.ndim != 3 or cams.shape[0] != probs.shape[0]:
         raise ValueError(f"cams must have shape ({probs.shape[0]}, h, w), got {cams.shape}")
     predicted = int(np.argmax(probs))
-    cam_class = predicted if options.cam_class is None else options.cam_class
-    if cam_class >= probs.shape[0]:
-        raise ValueError(
-            f"cam_class {cam_class} is not a class index; the model has {probs.shape[0]} classes"
-        )
-
+    cam_class = cam_class_of(probs, options)
     if options.show_heatmap and options.alpha > 0.0:
-        heat = heatmap_for_frame(cams, cam_class, frame.shape, options.colormap)
+        if heat is None:
+            heat = heatmap_for_frame(cams, cam_class, frame.shape, options.colormap)
         out = blend_heatmap(frame, heat, options.alpha)
     else:
         out = frame.copy()
@@ -369,13 +323,10 @@ def render_overlay(
 
 
 __all__ = [
-    "COLORMAPS",
     "OverlayOptions",
-    "blend_heatmap",
-    "colorize_cam",
+    "cam_class_of",
     "draw_hud",
     "draw_label",
     "draw_probability_bars",
-    "heatmap_for_frame",
     "render_overlay",
 ]

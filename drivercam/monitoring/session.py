@@ -1,16 +1,12 @@
-"""One run's smoothing, episodes, alerts, event log and report, and their command-line options.
+"""One run's session: smoothing, episodes, alerts, event log and report, frame by frame.
 
-:class:`RunRecorder` strings smoothing, episodes, alerts, the event log and the
-HTML report together for a render loop; :func:`add_episode_arguments` and
-:func:`recorder_from_args` give the command line its options for them.
+:class:`RunSession` strings them together for a render loop.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,22 +15,28 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-from drivercam.alert_overlay import draw_alert
-from drivercam.alerts import AlertCommand
-from drivercam.episodes import EPISODE_PRESETS, EpisodeConfig, EpisodeTracker
 from drivercam.errors import SinkError
-from drivercam.eventlog import EventLog, summarize
 from drivercam.events import Episode, Event
-from drivercam.report import write_report
-from drivercam.temporal import DEFAULT_CAM_TAU_S, DEFAULT_PROBS_TAU_S, CamSmoother, ProbabilitySmoother
+from drivercam.monitoring.alert_command import AlertCommand
+from drivercam.monitoring.episodes import EPISODE_PRESETS, EpisodeConfig, EpisodeTracker
+from drivercam.monitoring.smoothing import (
+    DEFAULT_CAM_TAU_S,
+    DEFAULT_PROBS_TAU_S,
+    CamSmoother,
+    ProbabilitySmoother,
+)
+from drivercam.monitoring.summary import summarize
+from drivercam.render.alert import draw_alert
+from drivercam.sinks.eventlog import EventLog
+from drivercam.sinks.report import write_report
 from drivercam.types import Prediction, Result
 
-__all__ = ["RunRecorder", "add_episode_arguments", "recorder_from_args"]
+__all__ = ["RunSession"]
 
 logger = logging.getLogger(__name__)
 
 
-class RunRecorder:
+class RunSession:
     """Smoothing, episodes, alerts, event log and report for one run, frame by frame.
 
     The render loop calls :meth:`observe` on each result (smoothed probabilities
@@ -56,11 +58,11 @@ class RunRecorder:
         title, subtitle: the report's heading and the line beneath it.
 
     Example:
-        >>> with RunRecorder(labels, report_path="run.html") as rec:
+        >>> with RunSession(labels, report_path="run.html") as session:
         ...     for result in monitor:
-        ...         shown = rec.observe(result)
-        ...         image = rec.annotate(render(shown), result.frame.index)
-        ...     print(rec.finish())
+        ...         shown = session.observe(result)
+        ...         image = session.annotate(render(shown), result.frame.index)
+        ...     print(session.finish())
     """
 
     def __init__(
@@ -226,99 +228,8 @@ class RunRecorder:
             except SinkError as error:
                 logger.error("%s", error)
 
-    def __enter__(self) -> RunRecorder:
+    def __enter__(self) -> RunSession:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def add_episode_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the smoothing, episode, alert and report options to a subcommand's parser."""
-    group = parser.add_argument_group("smoothing, distraction episodes and alerts")
-    group.add_argument("--smooth", type=float, default=DEFAULT_PROBS_TAU_S, metavar="S",
-                       help=f"probability smoothing time constant in seconds, 0 = off (default: {DEFAULT_PROBS_TAU_S})")
-    group.add_argument("--cam-smooth", type=float, default=DEFAULT_CAM_TAU_S, metavar="S",
-                       help=f"heatmap smoothing time constant in seconds, 0 = off (default: {DEFAULT_CAM_TAU_S})")
-    group.add_argument("--preset", choices=sorted(EPISODE_PRESETS), default="eu-high-speed",
-                       help="alert timing: EU ADDW rules, 3.5 s above 50 km/h or 6 s at 20-50 km/h "
-                       "(default: eu-high-speed)")
-    for name, what in (("onset", "seconds of distraction that start an episode"),
-                       ("warning", "episode age in seconds at the first alert"),
-                       ("cooldown", "seconds between repeated alerts"),
-                       ("release", "seconds of safe driving that end an episode")):
-        group.add_argument(f"--{name}-s", type=float, metavar="S", help=f"{what} (overrides --preset)")
-    group.add_argument("--enter-threshold", type=float, metavar="P",
-                       help="distraction probability that counts as distracted (default: 0.5)")
-    group.add_argument("--exit-threshold", type=float, metavar="P",
-                       help="distraction probability below which the driver counts as safe again (default: 0.35)")
-    group.add_argument("--distraction-classes", metavar="LIST",
-                       help="comma-separated class indices or ids that count as distraction (default: all but 0)")
-    group.add_argument("--no-alerts", action="store_true", help="do not draw the alert border and banner")
-    group.add_argument("--events", metavar="E.jsonl", help="write one JSON line per episode and per alert")
-    group.add_argument("--snapshots", metavar="DIR", help="save a JPEG of each episode's peak frame here (needs --events)")
-    group.add_argument("--report", metavar="R.html", help="write a self-contained HTML report at the end")
-    group.add_argument("--on-alert", metavar="CMD",
-                       help="run this shell command at each alert, with the event JSON on stdin")
-
-
-def _distraction_classes(spec: str | None, class_ids: Sequence[str]) -> tuple[int, ...] | None:
-    if spec is None:
-        return None
-    out = []
-    for item in (s.strip() for s in spec.split(",") if s.strip()):
-        if item.isdigit() and int(item) < len(class_ids):
-            out.append(int(item))
-        elif item.lower() in [c.lower() for c in class_ids]:
-            out.append([c.lower() for c in class_ids].index(item.lower()))
-        else:
-            raise ValueError(
-                f"--distraction-classes: {item!r} is not a class index 0..{len(class_ids) - 1} or id {', '.join(class_ids)}"
-            )
-    return tuple(out)
-
-
-def recorder_from_args(
-    args: argparse.Namespace,
-    labels: Sequence[str],
-    class_ids: Sequence[str],
-    *,
-    subtitle: str | None = None,
-) -> RunRecorder:
-    """Build a :class:`RunRecorder` from the options :func:`add_episode_arguments` added."""
-    classes = _distraction_classes(args.distraction_classes, class_ids)
-    try:
-        config = EpisodeConfig.from_preset(
-            args.preset,
-            onset_s=args.onset_s,
-            warning_s=args.warning_s,
-            cooldown_s=args.cooldown_s,
-            release_s=args.release_s,
-            enter_threshold=args.enter_threshold,
-            exit_threshold=args.exit_threshold,
-            distraction_classes=classes,
-        )
-    except (TypeError, ValueError) as error:
-        field = str(error).split()[0]
-        option = {"onset_s": "--onset-s", "warning_s": "--warning-s", "cooldown_s": "--cooldown-s",
-                  "release_s": "--release-s", "enter_threshold": "--enter-threshold",
-                  "exit_threshold": "--exit-threshold"}.get(field)
-        raise ValueError(f"{error} (set by {option} or --preset)" if option else str(error)) from error
-    for option, value in (("--smooth", args.smooth), ("--cam-smooth", args.cam_smooth)):
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"{option} must be a number of seconds >= 0 (0 turns smoothing off), got {value!r}")
-    return RunRecorder(
-        labels,
-        config=config,
-        probs_tau_s=args.smooth,
-        cam_tau_s=args.cam_smooth,
-        draw_alerts=not args.no_alerts,
-        events_path=args.events,
-        snapshot_dir=args.snapshots,
-        report_path=args.report,
-        on_alert=args.on_alert,
-        subtitle=subtitle,
-    )

@@ -1,8 +1,7 @@
-"""Throughput helpers for the pipeline: FPS meter, counters, stats, inference-thread planning."""
+"""The pipeline's measurements: FPS meter, frame-interval meter, shared counters and the stats snapshot."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -90,8 +89,8 @@ class IntervalMeter:
         return self._value
 
 
-class Counter:
-    """An integer shared between threads."""
+class SharedCounter:
+    """An integer that several threads add to and read."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -107,37 +106,4 @@ class Counter:
             return self._value
 
 
-def available_cores() -> int:
-    """CPUs this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
-
-
-def plan_workers(
-    *, live: bool, on_cpu: bool, workers: int | None = None, threads: int | None = None,
-    cores: int | None = None,
-) -> tuple[int, int | None]:
-    """Inference threads and ONNX Runtime intra-op threads per thread for a run.
-
-    Files on a CPU get two inference threads of ``cores // 2`` intra-op threads
-    each: a small network's operators split poorly across cores, and two runs
-    side by side keep the cores busy while decoding, drawing and encoding take
-    their share (annotating 640x480 on 2 cores: 78 fps against 59 with one
-    2-thread run; benchmarks/README.md). Live sources keep one inference
-    thread, so the newest frame is never held back; accelerators keep one
-    too. What the caller gives is kept; None means "decide".
-
-    Returns:
-        ``(workers, threads)``; ``threads`` None lets ONNX Runtime decide.
-    """
-    cores = available_cores() if cores is None else cores
-    if workers is None:
-        workers = 2 if not live and on_cpu and cores >= 2 else 1
-    if threads is None and workers > 1 and on_cpu:
-        threads = max(1, cores // workers)
-    return workers, threads
-
-
-__all__ = ["Counter", "FpsMeter", "IntervalMeter", "PipelineStats", "available_cores", "plan_workers"]
+__all__ = ["Clock", "FpsMeter", "IntervalMeter", "PipelineStats", "SharedCounter"]

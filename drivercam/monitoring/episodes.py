@@ -38,25 +38,9 @@ from typing import Any
 
 import numpy as np
 
-# Re-exported so that ``from drivercam.episodes import X`` keeps working for the
-# log, summary and alert command, which live in their own modules.
-from drivercam.alerts import AlertCommand
-from drivercam.eventlog import EventLog, class_durations, read_event_log, summarize
-from drivercam.events import EVENT_KINDS, Episode, Event
+from drivercam.events import Episode, Event
 
-__all__ = [
-    "EPISODE_PRESETS",
-    "EVENT_KINDS",
-    "AlertCommand",
-    "EventLog",
-    "Episode",
-    "EpisodeConfig",
-    "EpisodeTracker",
-    "Event",
-    "class_durations",
-    "read_event_log",
-    "summarize",
-]
+__all__ = ["EPISODE_PRESETS", "EpisodeConfig", "EpisodeTracker"]
 
 logger = logging.getLogger(__name__)
 

@@ -52,6 +52,10 @@ class SyntheticSource:
         self._frames = frames
         self._live = live
         self._index = 0
+        self.width: int | None = width
+        self.height: int | None = height
+        self.audio_path: str | None = None
+        self.error: str | None = None
 
     @property
     def is_live(self) -> bool:
