@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tiny_models import TinyModel, make_tiny_model
+from support.tiny_models import TinyModel, make_tiny_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +19,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def tiny_model(tmp_path: Path) -> TinyModel:
     """A 10-class BGR 48x64 stride-16 model obeying docs/model-contract.md."""
     return make_tiny_model(tmp_path / "tiny.onnx")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
+    """The same tiny model, made once per test module."""
+    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny.onnx")
 
 
 @pytest.fixture
@@ -38,3 +46,16 @@ def _restore_package_logger() -> Iterator[None]:
     yield
     package.handlers[:] = saved[0]
     package.propagate, package.level = saved[1], saved[2]
+
+
+@pytest.fixture
+def no_thread_leak() -> Iterator[None]:
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not leaked:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"threads outlived the pipeline: {leaked}")

@@ -2,121 +2,22 @@
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import media
 import numpy as np
 import pytest
-from fake_capture import FakeCapture
-from tiny_models import TinyModel
+from support import media
+from support.pipeline_fakes import LABELS, FakeClassifier, ListSource
+from support.tiny_models import TinyModel
 
-from drivercam.errors import ModelError, PipelineError, SourceError
+from drivercam.errors import PipelineError, SourceError
 from drivercam.model import OnnxClassifier
-from drivercam.model.classes import resolve_class
-from drivercam.monitoring.monitor import Monitor
-from drivercam.pipeline import FpsMeter, Pipeline
-from drivercam.pipeline.inference import BatchTaker
-from drivercam.pipeline.messages import EOS, FrameItem, Queued
-from drivercam.pipeline.stats import IntervalMeter, SharedCounter
-from drivercam.pipeline.workers import plan_workers
-from drivercam.sources import CameraSource, open_source
+from drivercam.pipeline import Pipeline
+from drivercam.sources import open_source
 from drivercam.types import Frame
-
-LABELS = ("safe", "texting", "phone")
-
-
-class ListSource:
-    """A frame source over synthetic frames, optionally paced like a camera."""
-
-    width: int | None = None
-    height: int | None = None
-    audio_path: str | None = None
-    error: str | None = None
-
-    def __init__(self, count: int, *, live: bool = False, period_s: float = 0.0,
-                 fail_at: int | None = None) -> None:
-        self.count = count
-        self.live = live
-        self.period_s = period_s
-        self.fail_at = fail_at
-        self.index = 0
-        self.closed = False
-        self.read_threads: set[str] = set()
-
-    @property
-    def is_live(self) -> bool:
-        return self.live
-
-    @property
-    def fps(self) -> float:
-        return 1.0 / self.period_s if self.period_s else 30.0
-
-    @property
-    def frame_count(self) -> int | None:
-        return None if self.live else self.count
-
-    def read(self) -> Frame | None:
-        self.read_threads.add(threading.current_thread().name)
-        if self.index == self.fail_at:
-            raise SourceError(f"camera unplugged at frame {self.index}")
-        if self.index >= self.count:
-            return None
-        if self.period_s:
-            time.sleep(self.period_s)
-        image = np.full((6, 8, 3), self.index % 256, np.uint8)
-        frame = Frame(index=self.index, image=image, time_s=self.index / self.fps)
-        self.index += 1
-        return frame
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class FakeClassifier:
-    """Scores each image by its first pixel value, optionally slowly."""
-
-    def __init__(self, delay_s: float = 0.0, fail_on_call: int | None = None) -> None:
-        self.delay_s = delay_s
-        self.fail_on_call = fail_on_call
-        self.calls: list[int] = []
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return LABELS
-
-    @property
-    def class_ids(self) -> tuple[str, ...]:
-        return tuple(f"c{i}" for i in range(len(LABELS)))
-
-    def __call__(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        if self.fail_on_call is not None and len(self.calls) == self.fail_on_call:
-            raise RuntimeError("session run failed: out of memory")
-        self.calls.append(len(images))
-        if self.delay_s:
-            time.sleep(self.delay_s)
-        n = len(images)
-        probs = np.zeros((n, len(LABELS)), np.float32)
-        for i, image in enumerate(images):
-            probs[i, int(image[0, 0, 0]) % len(LABELS)] = 1.0
-        cams = np.zeros((n, len(LABELS), 2, 3), np.float32)
-        return probs, cams
-
-
-@pytest.fixture
-def no_thread_leak() -> Iterator[None]:
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline:
-        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-        if not leaked:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"threads outlived the pipeline: {leaked}")
 
 
 def test_file_policy_delivers_every_frame_in_order(no_thread_leak: None) -> None:
@@ -249,33 +150,6 @@ def test_iteration_after_close_stops() -> None:
     assert list(pipeline) == []
     with pytest.raises(PipelineError, match="closed"):
         pipeline.start()
-
-
-def test_invalid_settings_are_rejected() -> None:
-    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
-        Pipeline(ListSource(1), FakeClassifier(), batch_size=0)
-    with pytest.raises(ValueError, match="queue_size"):
-        Pipeline(ListSource(1), FakeClassifier(), queue_size=0)
-
-
-def test_fps_meter_with_fake_ticks() -> None:
-    ticks = iter([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
-    meter = FpsMeter(window=3, clock=lambda: next(ticks))
-    assert meter.fps == 0.0
-    assert meter.tick() == 0.0
-    assert meter.tick() == pytest.approx(10.0)
-    meter.tick()
-    meter.tick()
-    assert meter.fps == pytest.approx(10.0)  # window of 3: (0.1 .. 0.3)
-    with pytest.raises(ValueError, match="window"):
-        FpsMeter(window=1)
-
-
-def test_fps_meter_same_instant_is_zero_not_inf() -> None:
-    meter = FpsMeter(clock=lambda: 1.0)
-    meter.tick()
-    meter.tick()
-    assert meter.fps == 0.0
 
 
 def test_decode_problem_recorded_by_the_source_surfaces_after_the_last_frame(no_thread_leak: None) -> None:
@@ -494,24 +368,6 @@ def test_a_frame_the_classifier_cannot_prepare_fails_the_capture_stage(
     assert isinstance(info.value.__cause__, ValueError)
 
 
-def test_monitor_runs_a_clip_in_a_few_lines(tiny_model: TinyModel, tmp_path: Path, no_thread_leak: None) -> None:
-    clip = media.write_video(tmp_path / "clip.mp4", frames=12, fps=15)
-    with Monitor(clip, model=tiny_model.path, device="cpu", threads=1) as monitor:
-        assert monitor.labels == tiny_model.labels
-        results = list(monitor)
-        assert monitor.stats.frames_delivered == 12
-    assert [r.frame.index for r in results] == list(range(12))
-    assert all(r.prediction.cams.shape == (10, 3, 4) for r in results)
-
-
-def test_monitor_closes_the_source_when_the_model_fails(tmp_path: Path) -> None:
-    clip = media.write_video(tmp_path / "clip.mp4", frames=3, fps=15)
-    source = open_source(clip)
-    with pytest.raises(ModelError):
-        Monitor(source, model=tmp_path / "missing.onnx")
-    assert source.read() is None  # closed: nothing more is decoded
-
-
 class StalledSource(ListSource):
     """A source whose read blocks until released, like a frozen camera driver."""
 
@@ -537,118 +393,6 @@ def test_result_timeout_turns_a_stalled_source_into_an_error(no_thread_leak: Non
         assert not source.closed
     finally:
         source.release.set()
-
-
-def test_monitor_on_a_camera_keeps_the_newest_frames(no_thread_leak: None) -> None:
-    captures: list[FakeCapture] = []
-
-    def factory(*args: object) -> FakeCapture:
-        # An endless 200 fps camera whose pixels count frames.
-        captures.append(FakeCapture(frames=None, width=8, height=6, period_s=0.005, counting=True))
-        return captures[-1]
-
-    camera = CameraSource(0, capture_factory=factory)
-    with Monitor(camera, model=FakeClassifier(delay_s=0.03)) as monitor:
-        results = []
-        for result in monitor:
-            results.append(result)
-            if len(results) == 8:
-                break
-        stats = monitor.stats
-    indices = [r.frame.index for r in results]
-    assert indices == sorted(set(indices))
-    assert stats.dropped > 0
-    # Each prediction was computed on its own frame: the fake scores the pixel value.
-    assert all(r.prediction.class_index == int(r.frame.image[0, 0, 0]) % 3 for r in results)
-    assert captures and captures[0].released
-
-
-def test_resolve_class_by_index_id_or_label() -> None:
-    ids, labels = ("c0", "c1", "c2"), ("safe driving", "texting", "Drinking")
-    assert resolve_class("2", labels, ids) == 2
-    assert resolve_class(1, labels, ids) == 1
-    assert resolve_class("C1", labels, ids) == 1
-    assert resolve_class("drinking", labels, ids) == 2
-    with pytest.raises(ValueError, match=r"'3' is not a class of this model; choose one of 0=c0 \(safe driving\)"):
-        resolve_class("3", labels, ids)
-    with pytest.raises(ValueError, match="yawning"):
-        resolve_class("yawning", labels, ids)
-
-
-@pytest.mark.parametrize(
-    "kwargs, expected",
-    [
-        ({"live": False, "on_cpu": True, "cores": 2}, (2, 1)),
-        ({"live": False, "on_cpu": True, "cores": 16}, (2, 8)),
-        ({"live": False, "on_cpu": True, "cores": 1}, (1, None)),
-        ({"live": True, "on_cpu": True, "cores": 8}, (1, None)),
-        ({"live": False, "on_cpu": False, "cores": 8}, (1, None)),
-        ({"live": False, "on_cpu": True, "cores": 8, "threads": 3}, (2, 3)),
-        ({"live": False, "on_cpu": True, "cores": 8, "workers": 4}, (4, 2)),
-        ({"live": False, "on_cpu": True, "cores": 2, "workers": 3}, (3, 1)),
-        ({"live": True, "on_cpu": True, "cores": 8, "workers": 1, "threads": 2}, (1, 2)),
-    ],
-)
-def test_plan_workers(kwargs: dict, expected: tuple[int, int | None]) -> None:
-    assert plan_workers(**kwargs) == expected
-
-
-def test_monitor_plans_inference_threads_for_files_and_cameras(tiny_model: TinyModel, tmp_path: Path) -> None:
-    clip = media.write_video(tmp_path / "clip.mp4", frames=4, fps=15)
-    expected_workers, _ = plan_workers(live=False, on_cpu=True)
-    with Monitor(clip, model=tiny_model.path, device="cpu") as monitor:
-        assert monitor.pipeline.workers == expected_workers
-        assert len(list(monitor)) == 4
-    with Monitor(clip, model=tiny_model.path, device="cpu", workers=3, threads=1) as monitor:
-        assert monitor.pipeline.workers == 3
-        assert [r.frame.index for r in monitor] == [0, 1, 2, 3]
-    with Monitor(clip, model=tiny_model.path, device="cpu", live=True, workers=3) as monitor:
-        assert monitor.pipeline.workers == 1
-    built = OnnxClassifier(tiny_model.path, device="cpu")
-    with Monitor(clip, model=built) as monitor:
-        assert monitor.pipeline.workers == 1  # a built classifier keeps its own threads
-
-
-def test_interval_meter_smooths_tick_spacing() -> None:
-    meter = IntervalMeter(smoothing=0.5)
-    assert meter.value is None
-    meter.add(1.0)
-    assert meter.value is None
-    meter.add(1.1)
-    assert meter.value == pytest.approx(0.1)
-    meter.add(1.4)  # 0.3 apart: halfway from 0.1
-    assert meter.value == pytest.approx(0.2)
-
-
-def _queued(index: int, queued_at: float) -> Queued:
-    image = np.full((6, 8, 3), index, np.uint8)
-    return Queued(Frame(index=index, image=image, time_s=index / 30), None, queued_at)
-
-
-def test_live_policy_swaps_a_stale_frame_for_the_next_when_it_is_due_soon() -> None:
-    now = [10.0]
-    frames: queue.Queue[FrameItem] = queue.Queue(maxsize=1)
-    interval, dropped = IntervalMeter(), SharedCounter()
-    taker = BatchTaker(frames, threading.Event(), batch_size=1, fresh_frames=True, interval=interval,
-                       dropped=dropped, clock=lambda: now[0], poll_s=0.05)
-    for t in (9.80, 9.84, 9.88):  # a camera every 40 ms
-        interval.add(t)
-    fresh, old, stalled = _queued(1, 9.99), _queued(2, 9.97), _queued(3, 9.90)
-    frames.put(_queued(4, 10.0))
-    # 10 ms old (a quarter interval): taken as it is, the queue untouched.
-    assert taker._fresher(fresh) == (fresh, None) and frames.qsize() == 1
-    # 100 ms old (the camera stalled): taken as it is.
-    assert taker._fresher(stalled) == (stalled, None) and frames.qsize() == 1
-    # 30 ms old: the next frame is due, so it replaces this one, counted as dropped.
-    newer, end = taker._fresher(old)
-    assert newer.frame.index == 4 and end is None and dropped.value == 1
-    # Nothing arrives within the wait (at most 20 ms here): the old frame goes on.
-    started = time.monotonic()
-    assert taker._fresher(old) == (old, None)
-    assert time.monotonic() - started < 1.0
-    # The stream ends while waiting: the old frame is still inferred, then the end.
-    frames.put(EOS)
-    assert taker._fresher(old) == (old, EOS)
 
 
 def test_fresh_frames_off_keeps_the_frame_that_waited(no_thread_leak: None) -> None:

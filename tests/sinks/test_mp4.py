@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
-import cv2
-import media
 import numpy as np
 import pytest
+from support import media
 
 from drivercam.errors import SinkError
-from drivercam.sinks import Mp4Sink, PredictionLog, WindowSink, letterbox, probe_gui
+from drivercam.sinks import Mp4Sink, letterbox
 from drivercam.sources import VideoFileSource
 
 
@@ -221,92 +218,6 @@ def test_custom_time_base_keeps_exact_pts(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- JSONL
 
 
-def test_prediction_log_lines_parse(tmp_path: Path) -> None:
-    path = tmp_path / "pred.jsonl"
-    with PredictionLog(path) as log:
-        log.write({"frame": 0, "label": "safe driving", "probs": np.array([0.25, 0.75], np.float32)})
-        log.write({"frame": np.int64(1), "confidence": np.float32(0.5), "score": math.nan, "src": "é"})
-        # Flushed per line: readable before close.
-        assert len(path.read_text(encoding="utf-8").splitlines()) == 2
-        assert log.records_written == 2
-    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    assert lines[0] == {"frame": 0, "label": "safe driving", "probs": [0.25, 0.75]}
-    assert lines[1] == {"frame": 1, "confidence": 0.5, "score": None, "src": "é"}
-    log.close()  # idempotent
-    with pytest.raises(SinkError, match="already closed"):
-        log.write({"frame": 2})
-
-
-def test_prediction_log_unwritable(tmp_path: Path) -> None:
-    with pytest.raises(SinkError, match=r"cannot write prediction log '.*nope/p\.jsonl': No such file"):
-        PredictionLog(tmp_path / "nope" / "p.jsonl")
-
-
-# --------------------------------------------------------------------------- window
-
-
-class FakeHighGui:
-    """Records window calls; ``keys`` are returned by waitKey in turn."""
-
-    def __init__(self, keys: list[int], visible: float = 1.0) -> None:
-        self.keys = keys
-        self.visible = visible
-        self.calls: list[str] = []
-
-    def namedWindow(self, title: str, flags: int) -> None:  # noqa: N802 - OpenCV's names
-        self.calls.append(f"namedWindow {title}")
-
-    def imshow(self, title: str, image: np.ndarray) -> None:
-        self.calls.append(f"imshow {image.shape}")
-
-    def waitKey(self, delay: int) -> int:  # noqa: N802
-        return self.keys.pop(0) if self.keys else -1
-
-    def getWindowProperty(self, title: str, prop: int) -> float:  # noqa: N802
-        assert prop == cv2.WND_PROP_VISIBLE
-        return self.visible
-
-    def destroyWindow(self, title: str) -> None:  # noqa: N802
-        self.calls.append(f"destroyWindow {title}")
-
-
-@pytest.mark.parametrize("key", [ord("q"), 27, 0x100000 | ord("q")])
-def test_window_quits_on_q_or_esc(key: int) -> None:
-    gui = FakeHighGui(keys=[-1, ord("x"), key])
-    image = np.zeros((4, 4, 3), np.uint8)
-    with WindowSink("t", gui_check=lambda: None, highgui=gui) as window:
-        assert [window.show(image) for _ in range(3)] == [True, True, False]
-    assert gui.calls[0] == "namedWindow t" and gui.calls[-1] == "destroyWindow t"
-
-
-def test_window_closed_by_user_returns_false() -> None:
-    gui = FakeHighGui(keys=[])
-    window = WindowSink("t", gui_check=lambda: None, highgui=gui)
-    assert window.show(np.zeros((4, 4, 3), np.uint8))
-    gui.visible = 0.0
-    assert not window.show(np.zeros((4, 4, 3), np.uint8))
-    window.close()
-    window.close()
-    assert gui.calls.count("destroyWindow t") == 1
-
-
-def test_window_without_gui_says_use_no_window() -> None:
-    with pytest.raises(SinkError) as info:
-        WindowSink("t", gui_check=lambda: "no display available", highgui=FakeHighGui([]))
-    assert str(info.value) == (
-        "cannot open a window: no display available; use --no-window (and -o out.mp4 to keep the video)"
-    )
-
-
-def test_real_gui_probe_never_crashes_this_process() -> None:
-    reason = probe_gui()
-    if reason is None:
-        pytest.skip("a display is available here; nothing to refuse")
-    assert "\n" not in reason
-    with pytest.raises(SinkError, match="use --no-window"):
-        WindowSink("drivercam test")
-
-
 _KILLED_WRITER = """
 import sys, time
 import numpy as np
@@ -349,25 +260,3 @@ def test_a_writer_killed_outright_leaves_a_playable_file_only_when_fragmented(tm
 def test_fragmented_sink_rejects_a_bad_keyframe_interval(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="keyframe_interval_s must be > 0"):
         Mp4Sink(tmp_path / "x.mp4", width=64, height=48, fps=15.0, fragmented=True, keyframe_interval_s=0)
-
-
-def test_qt_is_pointed_at_system_fonts_only_when_opencvs_folder_is_missing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from drivercam.sinks import window
-
-    fonts = tmp_path / "fonts"
-    fonts.mkdir()
-    (fonts / "Sans.ttf").write_bytes(b"")
-    monkeypatch.setattr(window, "_SYSTEM_FONT_DIRS", (str(tmp_path / "none"), str(fonts)))
-    monkeypatch.setattr(window.sys, "platform", "linux")
-    assert window.system_font_dir() == str(fonts)
-    monkeypatch.setenv("QT_QPA_FONTDIR", str(tmp_path / "cv2" / "qt" / "fonts"))  # as OpenCV's wheel sets it
-    window.use_system_fonts()
-    assert os.environ["QT_QPA_FONTDIR"] == str(fonts)
-    monkeypatch.setenv("QT_QPA_FONTDIR", str(tmp_path))  # a folder that exists is the user's choice
-    window.use_system_fonts()
-    assert os.environ["QT_QPA_FONTDIR"] == str(tmp_path)
-    monkeypatch.delenv("QT_QPA_FONTDIR")
-    window.use_system_fonts()
-    assert "QT_QPA_FONTDIR" not in os.environ

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_models import TinyModel, make_tiny_model
+from support.tiny_models import TinyModel, make_tiny_model
 
 from drivercam.render.cam import cam_for_frame, normalize_cam, select_cam, upsample_cam
 

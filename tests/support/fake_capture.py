@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import cv2
 import numpy as np
@@ -61,3 +62,30 @@ class FakeCapture:
 
     def release(self) -> None:
         self.released = True
+
+
+class FakeFactory:
+    """Hands out the given captures in turn (then closed ones) and records the calls."""
+
+    def __init__(self, *captures: FakeCapture) -> None:
+        self.captures = list(captures)
+        self.calls: list[tuple[Any, ...]] = []
+
+    def __call__(self, *args: Any) -> FakeCapture:
+        self.calls.append(args)
+        return self.captures.pop(0) if self.captures else FakeCapture(opened=False)
+
+
+class SleepClock:
+    """A clock that only moves when something sleeps on it."""
+
+    def __init__(self, start: float = 100.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds

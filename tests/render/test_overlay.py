@@ -2,16 +2,13 @@ from __future__ import annotations
 
 import time
 
-import cv2
 import numpy as np
 import pytest
-from tiny_models import STATEFARM_LABELS
+from support.drawing import scores
+from support.tiny_models import STATEFARM_LABELS
 
-from drivercam.render.cam import cam_for_frame
 from drivercam.render.heatmap import (
     COLORMAPS,
-    blend_heatmap,
-    colorize_cam,
     heatmap_for_frame,
 )
 from drivercam.render.overlay import (
@@ -27,13 +24,6 @@ LABELS = STATEFARM_LABELS
 
 def _frame(h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
-
-
-def _scores(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    probs = rng.dirichlet(np.full(10, 0.5)).astype(np.float32)
-    cams = rng.standard_normal((10, 12, 16)).astype(np.float32)
-    return probs, cams
 
 
 def _changed_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -73,58 +63,11 @@ def test_bad_options_are_rejected(kwargs: dict, error: type[Exception], match: s
 # -- heatmap
 
 
-def test_colorize_cam_is_the_opencv_colormap_of_the_levels() -> None:
-    cam = np.array([[0.0, 0.5], [1.0, 0.25]], np.float32)
-    levels = np.array([[0, 128], [255, 64]], np.uint8)
-    expected = cv2.applyColorMap(levels, cv2.COLORMAP_TURBO)
-    np.testing.assert_array_equal(colorize_cam(cam, "turbo"), expected)
-    np.testing.assert_array_equal(colorize_cam(levels, "turbo"), expected)
-    assert colorize_cam(cam).shape == (2, 2, 3)
-    with pytest.raises(ValueError, match="colormap"):
-        colorize_cam(cam, "nope")
-
-
-def test_fast_heatmap_is_within_one_level_of_the_float_path() -> None:
-    _, cams = _scores()
-    shape = (480, 640, 3)
-    fast = heatmap_for_frame(cams, 3, shape, "jet")
-    levels = np.clip(np.rint(cam_for_frame(cams, 3, shape) * 255), 0, 255).astype(int)
-    lut = cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], cv2.COLORMAP_JET)[:, 0]
-    ok = np.zeros(shape[:2], bool)
-    for d in (-1, 0, 1):
-        ok |= (fast == lut[np.clip(levels + d, 0, 255)]).all(axis=2)
-    assert ok.all()
-
-
-def test_blend_alpha_limits_and_midpoint() -> None:
-    frame = np.full((4, 6, 3), 100, np.uint8)
-    heat = np.full((4, 6, 3), 200, np.uint8)
-    zero = blend_heatmap(frame, heat, 0.0)
-    np.testing.assert_array_equal(zero, frame)
-    assert zero is not frame
-    np.testing.assert_array_equal(blend_heatmap(frame, heat, 1.0), heat)
-    np.testing.assert_array_equal(blend_heatmap(frame, heat, 0.5), np.full((4, 6, 3), 150, np.uint8))
-    np.testing.assert_array_equal(blend_heatmap(frame, heat, 0.25), np.full((4, 6, 3), 125, np.uint8))
-    assert (frame == 100).all() and (heat == 200).all()
-
-
-def test_blend_rejects_mismatches() -> None:
-    with pytest.raises(ValueError, match="differs"):
-        blend_heatmap(_frame(4, 6), _frame(4, 7), 0.5)
-    with pytest.raises(ValueError, match="alpha"):
-        blend_heatmap(_frame(4, 6), _frame(4, 6), 2.0)
-    with pytest.raises(ValueError, match="uint8"):
-        blend_heatmap(_frame(4, 6).astype(np.float32), _frame(4, 6), 0.5)
-
-
-# -- text
-
-
 @pytest.mark.parametrize("size", [(240, 320), (1080, 1920)])
 def test_draw_functions_return_new_images_and_leave_input_alone(size: tuple[int, int]) -> None:
     frame = _frame(*size)
     before = frame.copy()
-    probs, _ = _scores()
+    probs, _ = scores()
     for out in (
         draw_label(frame, "texting - right hand", 0.93),
         draw_probability_bars(frame, probs, LABELS, 3, highlight=int(np.argmax(probs))),
@@ -150,7 +93,7 @@ def test_label_banner_sits_on_top_and_scales_with_the_frame() -> None:
 
 def test_bars_sit_bottom_left_and_hud_right() -> None:
     frame = _frame(480, 640)
-    probs, _ = _scores()
+    probs, _ = scores()
     bars = draw_probability_bars(frame, probs, LABELS, 3)
     changed = (bars != frame).any(axis=2)
     ys, xs = np.nonzero(changed)
@@ -162,7 +105,7 @@ def test_bars_sit_bottom_left_and_hud_right() -> None:
 
 def test_more_bars_take_more_room() -> None:
     frame = _frame(480, 640)
-    probs, _ = _scores()
+    probs, _ = scores()
     one = len(_changed_rows(draw_probability_bars(frame, probs, LABELS, 1), frame))
     three = len(_changed_rows(draw_probability_bars(frame, probs, LABELS, 3), frame))
     assert three > 2 * one
@@ -174,7 +117,7 @@ def test_hud_with_nothing_to_show_draws_nothing() -> None:
 
 
 def test_bars_reject_label_count_mismatch() -> None:
-    probs, _ = _scores()
+    probs, _ = scores()
     with pytest.raises(ValueError, match="labels"):
         draw_probability_bars(_frame(), probs, LABELS[:9])
 
@@ -184,7 +127,7 @@ def test_bars_reject_label_count_mismatch() -> None:
 
 def test_render_does_not_mutate_inputs() -> None:
     frame = _frame()
-    probs, cams = _scores()
+    probs, cams = scores()
     copies = (frame.copy(), probs.copy(), cams.copy())
     out = render_overlay(
         frame, probs, cams, LABELS, OverlayOptions(cam_class=2), fps=30.0, inference_ms=5.0, dropped=1
@@ -197,14 +140,14 @@ def test_render_does_not_mutate_inputs() -> None:
 @pytest.mark.parametrize("opts", [OverlayOptions(alpha=0.0), OverlayOptions(show_heatmap=False)])
 def test_without_heatmap_the_middle_of_the_frame_is_untouched(opts: OverlayOptions) -> None:
     frame = _frame(480, 640)
-    probs, cams = _scores()
+    probs, cams = scores()
     out = render_overlay(frame, probs, cams, LABELS, opts)
     np.testing.assert_array_equal(out[150:300, 400:600], frame[150:300, 400:600])
 
 
 def test_full_alpha_shows_the_heatmap_of_the_predicted_class() -> None:
     frame = _frame(480, 640)
-    probs, cams = _scores()
+    probs, cams = scores()
     out = render_overlay(
         frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, colormap="inferno")
     )
@@ -214,7 +157,7 @@ def test_full_alpha_shows_the_heatmap_of_the_predicted_class() -> None:
 
 def test_half_alpha_blends_frame_and_heatmap() -> None:
     frame = _frame(480, 640)
-    probs, cams = _scores()
+    probs, cams = scores()
     out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=0.5, show_bars=False))
     heat = heatmap_for_frame(cams, int(np.argmax(probs)), frame.shape, "jet")
     expected = (frame[200:300, 100:600].astype(int) + heat[200:300, 100:600]) / 2
@@ -223,7 +166,7 @@ def test_half_alpha_blends_frame_and_heatmap() -> None:
 
 def test_cam_class_chooses_the_heatmap_and_is_bounds_checked() -> None:
     frame = _frame(480, 640)
-    probs, cams = _scores()
+    probs, cams = scores()
     predicted = int(np.argmax(probs))
     other = (predicted + 1) % 10
     shown = render_overlay(
@@ -237,7 +180,7 @@ def test_cam_class_chooses_the_heatmap_and_is_bounds_checked() -> None:
 
 def test_hud_appears_only_when_given() -> None:
     frame = _frame(480, 640)
-    probs, cams = _scores()
+    probs, cams = scores()
     opts = OverlayOptions(alpha=0.0, show_bars=False)
     plain = render_overlay(frame, probs, cams, LABELS, opts)
     with_hud = render_overlay(frame, probs, cams, LABELS, opts, fps=25.0, inference_ms=3.2, dropped=0)
@@ -268,7 +211,7 @@ def test_render_rejects_inconsistent_shapes(
 
 def test_render_full_hd_is_fast_enough_for_video() -> None:
     frame = _frame(1080, 1920)
-    probs, cams = _scores()
+    probs, cams = scores()
     render_overlay(frame, probs, cams, LABELS)
     start = time.perf_counter()
     for _ in range(5):

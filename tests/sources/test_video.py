@@ -1,0 +1,137 @@
+"""Tests for drivercam.sources: real files decoded with PyAV, fake cameras injected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from support import media
+from support.decoding import read_all
+
+from drivercam.errors import SourceError
+from drivercam.sources import (
+    VideoFileSource,
+)
+from drivercam.types import Frame, FrameSource
+
+# --------------------------------------------------------------------------- video files
+
+
+def test_video_file_frames_in_order_with_pts_times(clip: Path) -> None:
+    with VideoFileSource(clip) as source:
+        assert isinstance(source, FrameSource)
+        assert not source.is_live
+        assert source.fps == pytest.approx(15.0)
+        assert source.frame_count == 30
+        assert (source.width, source.height) == (64, 48)
+        assert source.has_audio
+        frames = read_all(source)
+        assert source.read() is None  # stays ended
+        assert source.error is None
+    assert [f.index for f in frames] == list(range(30))
+    assert [media.frame_index_of(f.image) for f in frames] == list(range(30))
+    np.testing.assert_allclose([f.time_s for f in frames], np.arange(30) / 15, atol=1e-6)
+    assert all(f.image.shape == (48, 64, 3) and f.image.dtype == np.uint8 for f in frames)
+    assert frames[0].source == str(clip)
+    # Decoded pixels match what was encoded (H.264 at crf 18, so only small error).
+    diff = np.abs(frames[5].image.astype(int) - media.synthetic_frame(5).astype(int))
+    assert diff.mean() < 6
+
+
+def test_video_file_without_audio_mpeg4_odd_rate(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    path = media.write_video(tmp_path / "v.mkv", frames=12, fps=Fraction(30000, 1001), codec="mpeg4")
+    with VideoFileSource(path) as source:
+        assert not source.has_audio
+        assert source.fps == pytest.approx(29.97, abs=0.01)
+        frames = read_all(source)
+    assert len(frames) == 12
+    assert frames[-1].time_s == pytest.approx(11 * 1001 / 30000, abs=1e-3)
+
+
+def test_truncated_file_yields_decodable_frames_then_records_error(tmp_path: Path) -> None:
+    full = media.write_video(tmp_path / "full.mp4", frames=60, fps=15, faststart=True)
+    cut = media.truncated_copy(full, tmp_path / "cut.mp4", keep=0.5)
+    with VideoFileSource(cut) as source:
+        frames = read_all(source)
+        assert source.read() is None
+        error = source.error
+    assert 0 < len(frames) < 60
+    assert [media.frame_index_of(f.image) for f in frames] == list(range(len(frames)))
+    assert error is not None and "\n" not in error
+    assert f"decoded {len(frames)} of ~60 frames" in error
+    assert "truncated" in error
+
+
+def test_damage_mid_file_skips_bad_packets_and_keeps_going(tmp_path: Path) -> None:
+    full = media.write_video(tmp_path / "full.mp4", frames=60, fps=15, faststart=True)
+    damaged = media.corrupted_copy(full, tmp_path / "damaged.mp4", at=1 / 3, nbytes=2000)
+    with VideoFileSource(damaged) as source:
+        frames = read_all(source)
+        error = source.error
+    assert 0 < len(frames) < 60
+    assert frames[-1].time_s == pytest.approx(59 / 15, abs=1e-3)  # decoding resumed after the damage
+    assert all(b.time_s > a.time_s for a, b in zip(frames, frames[1:]))
+    assert error is not None and "damaged packet(s) skipped" in error
+    assert error.startswith(f"decoded {len(frames)} of ~60 frames")
+
+
+def test_truncated_mp4_without_index_fails_at_open(tmp_path: Path) -> None:
+    full = media.write_video(tmp_path / "full.mp4", frames=30, fps=15)  # index at the end
+    cut = media.truncated_copy(full, tmp_path / "cut.mp4", keep=0.7)
+    with pytest.raises(SourceError, match=r"could not open .*cut\.mp4.* as a video") as info:
+        VideoFileSource(cut)
+    assert "\n" not in str(info.value)
+
+
+def test_not_a_video(tmp_path: Path) -> None:
+    path = tmp_path / "notes.mp4"
+    path.write_text("this is not a video\n" * 20)
+    with pytest.raises(SourceError, match=r"could not open .*notes\.mp4.* as a video"):
+        VideoFileSource(path)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(SourceError, match=r"video file not found: '/nonexistent/x\.mp4'"):
+        VideoFileSource("/nonexistent/x.mp4")
+
+
+def test_file_without_video_stream(tmp_path: Path) -> None:
+    import av
+
+    path = tmp_path / "tone.m4a"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=16000)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate = 16000
+        frame.pts = 0
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            container.mux(packet)
+    with pytest.raises(SourceError, match="has no video stream"):
+        VideoFileSource(path)
+
+
+def test_real_clip_decodes_1260_frames_at_15_fps_with_audio(data_dir: Path) -> None:
+    clip = data_dir / "clips" / "cabin_p024.mp4"
+    if not clip.is_file():
+        pytest.skip(f"{clip} is absent; set DRIVERCAM_DATA to the real data folder")
+    with VideoFileSource(clip) as source:
+        assert source.frame_count == 1260
+        assert source.fps == pytest.approx(15.0)
+        assert source.has_audio
+        assert (source.width, source.height) == (640, 480)
+        frames = 0
+        last: Frame | None = None
+        while (frame := source.read()) is not None:
+            frames += 1
+            last = frame
+        assert source.error is None
+    assert frames == 1260
+    assert last is not None and last.image.shape == (480, 640, 3)
+    assert last.time_s == pytest.approx(1259 / 15, abs=1e-3)
+
+
+# --------------------------------------------------------------------------- fake captures
