@@ -74,14 +74,23 @@ def _load_network(checkpoint: Path | None) -> tuple[Any, dict[str, Any]]:
         import export_onnx
 
         net, cfg = export_onnx.load_network(checkpoint)
-        return net, {"network": f"checkpoint {checkpoint}", "stride": int(cfg["output_stride"]),
-                     "dilate": bool(cfg["dilate"]), "classes": int(cfg["num_classes"]),
-                     "input_hw": [int(v) for v in cfg["input_size"]]}
+        return net, {
+            "network": f"checkpoint {checkpoint}",
+            "stride": int(cfg["output_stride"]),
+            "dilate": bool(cfg["dilate"]),
+            "classes": int(cfg["num_classes"]),
+            "input_hw": [int(v) for v in cfg["input_size"]],
+        }
     torch.manual_seed(0)
     net = effnet_lite.EfficientNetLite0(10, output_stride=16)
     effnet_lite.load_imagenet_weights(net)
-    return net.eval(), {"network": "EfficientNet-Lite0 ImageNet backbone, seeded 10-class head (stand-in)",
-                        "stride": 16, "dilate": False, "classes": 10, "input_hw": list(INPUT_HW)}
+    return net.eval(), {
+        "network": "EfficientNet-Lite0 ImageNet backbone, seeded 10-class head (stand-in)",
+        "stride": 16,
+        "dilate": False,
+        "classes": 10,
+        "input_hw": list(INPUT_HW),
+    }
 
 
 def prepare_models(checkpoint: Path | None, workdir: Path) -> dict[str, Any]:
@@ -127,10 +136,16 @@ def _export_features(net: Any, out: Path, hw: tuple[int, int]) -> None:
             return torch.softmax(self.net._fc(feats.mean(dim=(2, 3))), dim=1), feats
 
     h, w = hw
-    torch.onnx.export(WithFeatures(net).eval(), (torch.zeros(1, h, w, 3, dtype=torch.uint8),), str(out),
-                      input_names=["images"], output_names=["probs", "features"],
-                      dynamic_axes={"images": {0: "N"}, "probs": {0: "N"}, "features": {0: "N"}},
-                      opset_version=17, dynamo=False)
+    torch.onnx.export(
+        WithFeatures(net).eval(),
+        (torch.zeros(1, h, w, 3, dtype=torch.uint8),),
+        str(out),
+        input_names=["images"],
+        output_names=["probs", "features"],
+        dynamic_axes={"images": {0: "N"}, "probs": {0: "N"}, "features": {0: "N"}},
+        opset_version=17,
+        dynamo=False,
+    )
 
 
 # --------------------------------------------------------------------------- routes
@@ -163,21 +178,34 @@ def _session(path: str, threads: int | None, *, spinning: bool = True) -> Any:
     return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def route_pipeline(clip: Path, model: str, frames: int, threads: int | None, workers: int | None, batch: int,
-                   out: Path) -> tuple[float, float]:
+def route_pipeline(
+    clip: Path, model: str, frames: int, threads: int | None, workers: int | None, batch: int, out: Path
+) -> tuple[float, float]:
     """drivercam annotate: Monitor + FrameRenderer + Mp4Sink (audio copied); returns FPS."""
     from drivercam.monitoring.monitor import Monitor
     from drivercam.render.frame import FrameRenderer
     from drivercam.sinks.mp4 import Mp4Sink
 
-    monitor = Monitor(clip, model, device="cpu", threads=threads, workers=workers, live=False, batch_size=batch,
-                      queue_size=max(8, 2 * batch))
+    monitor = Monitor(
+        clip,
+        model,
+        device="cpu",
+        threads=threads,
+        workers=workers,
+        live=False,
+        batch_size=batch,
+        queue_size=max(8, 2 * batch),
+    )
     source = monitor.source
     render = FrameRenderer(monitor.labels)
     n = 0
     rate = Rate()
-    with monitor, Mp4Sink(out, width=source.width or 640, height=source.height or 480, fps=source.fps,
-                          audio_from=source.audio_path) as sink:
+    with (
+        monitor,
+        Mp4Sink(
+            out, width=source.width or 640, height=source.height or 480, fps=source.fps, audio_from=source.audio_path
+        ) as sink,
+    ):
         for result in monitor:
             sink.write(render(result), result.frame.time_s)
             n += 1
@@ -224,8 +252,9 @@ def route_ceiling_workers(session: Any, tensors: np.ndarray, batch: int, workers
     import threading
 
     chunks = [tensors[i::workers] for i in range(workers)]
-    threads = [threading.Thread(target=time_session, args=(session, chunk, batch, ["probs", "cams"]))
-               for chunk in chunks]
+    threads = [
+        threading.Thread(target=time_session, args=(session, chunk, batch, ["probs", "cams"])) for chunk in chunks
+    ]
     rate = Rate()
     for thread in threads:
         thread.start()
@@ -245,8 +274,9 @@ def _open_clip_and_writer(clip: Path, out: Path) -> tuple[Any, Any, int, int]:
     return cap, writer, width, height
 
 
-def route_naive(clip: Path, features_model: str, fc_path: str, frames: int, threads: int | None,
-                out: Path) -> tuple[float, float]:
+def route_naive(
+    clip: Path, features_model: str, fc_path: str, frames: int, threads: int | None, out: Path
+) -> tuple[float, float]:
     """The classic Keras CAM loop, one frame at a time; returns FPS."""
     import cv2
 
@@ -273,8 +303,9 @@ def route_naive(clip: Path, features_model: str, fc_path: str, frames: int, thre
         cam = cv2.resize(cam, (width, height))
         heatmap = cv2.applyColorMap((255 * cam).astype(np.uint8), cv2.COLORMAP_JET)
         blended = np.clip(heatmap * ALPHA + frame * (1 - ALPHA), 0, 255).astype(np.uint8)
-        cv2.putText(blended, f"class {c}: {probs[0, c]:.2f}", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8,
-                    (255, 255, 255), 2)
+        cv2.putText(
+            blended, f"class {c}: {probs[0, c]:.2f}", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2
+        )
         writer.write(blended)
         n += 1
     writer.release()
@@ -295,8 +326,9 @@ def route_gradcam(clip: Path, state_path: str, frames: int, threads: int | None,
     if threads:
         torch.set_num_threads(threads)
     saved = torch.load(state_path, map_location="cpu", weights_only=True)
-    net = effnet_lite.EfficientNetLite0(int(saved["classes"]), output_stride=int(saved["stride"]),
-                                        dilate=bool(saved["dilate"]))
+    net = effnet_lite.EfficientNetLite0(
+        int(saved["classes"]), output_stride=int(saved["stride"]), dilate=bool(saved["dilate"])
+    )
     hw = tuple(saved["input_hw"])
     net.load_state_dict(saved["state"])
     net.eval()
@@ -320,14 +352,25 @@ def route_gradcam(clip: Path, state_path: str, frames: int, threads: int | None,
     writer.release()
     cap.release()
     fps, cpu_ms = rate.done(n)
-    return {"fps": fps, "cpu_ms": cpu_ms, "frames": n, "torch": torch.__version__,
-            "threads": torch.get_num_threads()}
+    return {"fps": fps, "cpu_ms": cpu_ms, "frames": n, "torch": torch.__version__, "threads": torch.get_num_threads()}
 
 
-def _gradcam_child(python: str, clip: Path, state: str, frames: int, threads: int | None,
-                   out: Path) -> tuple[float, float]:
-    cmd = [python, str(Path(__file__).resolve()), "--gradcam-child", "--clip", str(clip), "--state", state,
-           "--frames", str(frames), "--output", str(out)]
+def _gradcam_child(
+    python: str, clip: Path, state: str, frames: int, threads: int | None, out: Path
+) -> tuple[float, float]:
+    cmd = [
+        python,
+        str(Path(__file__).resolve()),
+        "--gradcam-child",
+        "--clip",
+        str(clip),
+        "--state",
+        state,
+        "--frames",
+        str(frames),
+        "--output",
+        str(out),
+    ]
     if threads:
         cmd += ["--threads", str(threads)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
@@ -356,8 +399,12 @@ def cam_cost(models: dict[str, Any], tensors: np.ndarray, threads: int | None, r
             pair[name] = statistics.median(t)
         ratios.append(pair["cams"] / pair["nocams"] - 1.0)
     med = {k: 1000.0 * statistics.median(v) for k, v in times.items()}
-    return {"median_ms_with_cams": med["cams"], "median_ms_without_cams": med["nocams"],
-            "overhead": med["cams"] / med["nocams"] - 1.0, "overhead_per_round": ratios}
+    return {
+        "median_ms_with_cams": med["cams"],
+        "median_ms_without_cams": med["nocams"],
+        "overhead": med["cams"] / med["nocams"] - 1.0,
+        "overhead_per_round": ratios,
+    }
 
 
 def live_check(model: str, threads: int | None, camera_fps: float, frames: int) -> dict[str, Any]:
@@ -366,16 +413,22 @@ def live_check(model: str, threads: int | None, camera_fps: float, frames: int) 
     from drivercam.bench.synthetic import SyntheticSource
 
     settings = BenchSettings(frames=frames, warmup=10, threads=threads, encode=False)
-    run = run_one(model, "cpu", lambda: SyntheticSource(640, 480, fps=camera_fps, live=True),
-                        settings, pace=True)
+    run = run_one(model, "cpu", lambda: SyntheticSource(640, 480, fps=camera_fps, live=True), settings, pace=True)
     inference_p95 = run["stages"]["inference"]["p95_ms"]
     age_p95 = run["frame_age"]["p95_ms"]
     interval = 1000.0 / camera_fps
-    return {"camera_fps": camera_fps, "frame_age_p95_ms": age_p95, "inference_p95_ms": inference_p95,
-            "frame_interval_ms": interval, "limit_ms": inference_p95 + interval,
-            "ok": age_p95 <= inference_p95 + interval, "dropped": run["dropped"],
-            "frames_read": run["frames_read"], "frame_age": run["frame_age"],
-            "inference": run["stages"]["inference"]}
+    return {
+        "camera_fps": camera_fps,
+        "frame_age_p95_ms": age_p95,
+        "inference_p95_ms": inference_p95,
+        "frame_interval_ms": interval,
+        "limit_ms": inference_p95 + interval,
+        "ok": age_p95 <= inference_p95 + interval,
+        "dropped": run["dropped"],
+        "frames_read": run["frames_read"],
+        "frame_age": run["frame_age"],
+        "inference": run["stages"]["inference"],
+    }
 
 
 def long_run(model: str, frames: int, threads: int | None, batch: int, sample_every: int = 500) -> dict[str, Any]:
@@ -391,16 +444,24 @@ def long_run(model: str, frames: int, threads: int | None, batch: int, sample_ev
     render = FrameRenderer(monitor.labels)
     samples: list[tuple[int, float]] = []
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp, monitor, Mp4Sink(Path(tmp) / "long.mp4", width=640, height=480,
-                                                               fps=15.0) as sink:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        monitor,
+        Mp4Sink(Path(tmp) / "long.mp4", width=640, height=480, fps=15.0) as sink,
+    ):
         for n, result in enumerate(monitor, 1):
             sink.write(render(result), result.frame.time_s)
             if n % sample_every == 0:
                 samples.append((n, sysinfo.rss_mb() or 0.0))
     warm = [rss for n, rss in samples if n >= min(1000, frames // 5)]
     growth = max(warm) - warm[0] if warm else None
-    return {"frames": frames, "seconds": time.perf_counter() - start, "rss_mb": samples,
-            "growth_after_warmup_mb": growth, "ok": growth is not None and growth < 20.0}
+    return {
+        "frames": frames,
+        "seconds": time.perf_counter() - start,
+        "rss_mb": samples,
+        "growth_after_warmup_mb": growth,
+        "ok": growth is not None and growth < 20.0,
+    }
 
 
 # --------------------------------------------------------------------------- main
@@ -418,13 +479,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", type=Path, default=REPO / "out" / "compare", help="exported models go here")
     p.add_argument("--frames", type=int, default=300, help="frames per route per round")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians and spread over these)")
-    p.add_argument("--threads", type=int,
-                   help="intra-op threads per drivercam inference thread (default: as drivercam decides); "
-                        "the one-frame-at-a-time routes get that times --workers")
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="intra-op threads per drivercam inference thread (default: as drivercam decides); "
+        "the one-frame-at-a-time routes get that times --workers",
+    )
     p.add_argument("--workers", type=int, help="drivercam inference threads (default: as drivercam decides)")
     p.add_argument("--batch", type=int, help="pipeline and ceiling batch size (default: drivercam annotate's)")
-    p.add_argument("--routes", default=",".join(ROUTES),
-                   help="comma-separated subset of " + ",".join(ROUTES) + " (ceiling also runs ceiling-spin)")
+    p.add_argument(
+        "--routes",
+        default=",".join(ROUTES),
+        help="comma-separated subset of " + ",".join(ROUTES) + " (ceiling also runs ceiling-spin)",
+    )
     p.add_argument("--gradcam-python", help="python of a venv with torch, torchvision and grad-cam (route 4)")
     p.add_argument("--no-cam-cost", action="store_true", help="skip the with/without CAM output comparison")
     p.add_argument("--live", action="store_true", help="also check live-mode frame age")
@@ -461,10 +528,18 @@ def main(argv: list[str] | None = None) -> int:
     # The same total for the routes that run one frame at a time (None: the library's default, all cores).
     total_threads = workers * per_worker if per_worker else None
     report: dict[str, Any] = {
-        "machine": sysinfo.machine_info(), "libraries": sysinfo.library_versions(),
-        "network": models["network"], "model": model, "model_sha256": sysinfo.sha256_of(model),
-        "clip": str(args.clip) if args.clip else None, "frames": args.frames, "rounds": args.rounds,
-        "threads": args.threads, "batch": args.batch, "workers": workers, "threads_per_worker": per_worker,
+        "machine": sysinfo.machine_info(),
+        "libraries": sysinfo.library_versions(),
+        "network": models["network"],
+        "model": model,
+        "model_sha256": sysinfo.sha256_of(model),
+        "clip": str(args.clip) if args.clip else None,
+        "frames": args.frames,
+        "rounds": args.rounds,
+        "threads": args.threads,
+        "batch": args.batch,
+        "workers": workers,
+        "threads_per_worker": per_worker,
         "threads_one_at_a_time": total_threads,
     }
     # Without a clip (no routes to compare) the CAM cost is measured on black frames.
@@ -479,37 +554,44 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(tmp)
         sessions = {}
         if "ceiling" in routes:
-            sessions = {"ceiling": _session(model, total_threads, spinning=False),
-                        "ceiling-workers": _session(model, per_worker, spinning=False),
-                        "ceiling-spin": _session(model, total_threads)}
+            sessions = {
+                "ceiling": _session(model, total_threads, spinning=False),
+                "ceiling-workers": _session(model, per_worker, spinning=False),
+                "ceiling-spin": _session(model, total_threads),
+            }
             for session in sessions.values():
                 time_session(session, tensors[: args.batch], args.batch, ["probs", "cams"])
         for r in range(args.rounds):
-            order = routes[r % len(routes):] + routes[: r % len(routes)] if routes else []
+            order = routes[r % len(routes) :] + routes[: r % len(routes)] if routes else []
             for route in order:
                 if route == "pipeline":
-                    value = route_pipeline(args.clip, model, args.frames, args.threads, args.workers, args.batch,
-                                           out / "p.mp4")
+                    value = route_pipeline(
+                        args.clip, model, args.frames, args.threads, args.workers, args.batch, out / "p.mp4"
+                    )
                 elif route == "ceiling-workers":
                     value = route_ceiling_workers(sessions[route], tensors, args.batch, workers)
                 elif route in sessions:
                     value = route_ceiling(sessions[route], tensors, args.batch)
                 elif route == "naive":
-                    value = route_naive(args.clip, models["features"], models["fc"], args.frames, total_threads,
-                                        out / "n.mp4")
+                    value = route_naive(
+                        args.clip, models["features"], models["fc"], args.frames, total_threads, out / "n.mp4"
+                    )
                 else:
-                    value = _gradcam_child(args.gradcam_python, args.clip, models["state"], args.frames,
-                                           total_threads, out / "g.mp4")
+                    value = _gradcam_child(
+                        args.gradcam_python, args.clip, models["state"], args.frames, total_threads, out / "g.mp4"
+                    )
                 fps[route].append(value[0])
                 cpu[route].append(value[1])
                 log.info("round %d %-12s %6.1f fps %6.1f ms CPU/frame", r + 1, route, *value)
     report["fps"] = {r: {"per_round": v, **_summary(v)} for r, v in fps.items()}
     report["cpu_ms_per_frame"] = {r: {"per_round": v, **_summary(v)} for r, v in cpu.items()}
     ratios: dict[str, Any] = {}
-    for name, (a, b) in {"pipeline/ceiling": ("pipeline", "ceiling"),
-                         "pipeline/ceiling-workers": ("pipeline", "ceiling-workers"),
-                         "pipeline/naive": ("pipeline", "naive"),
-                         "pipeline/gradcam": ("pipeline", "gradcam")}.items():
+    for name, (a, b) in {
+        "pipeline/ceiling": ("pipeline", "ceiling"),
+        "pipeline/ceiling-workers": ("pipeline", "ceiling-workers"),
+        "pipeline/naive": ("pipeline", "naive"),
+        "pipeline/gradcam": ("pipeline", "gradcam"),
+    }.items():
         if a in fps and b in fps:
             per_round = [x / y for x, y in zip(fps[a], fps[b])]
             ratios[name] = {"per_round": per_round, **_summary(per_round)}
@@ -533,11 +615,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def format_report(report: dict[str, Any]) -> str:
     m = report["machine"]
-    lines = [f"{m['cpu']} ({m['cores']} cores), {report['network']}",
-             f"inference threads {report.get('workers', 1)} x intra-op {report.get('threads_per_worker') or 'default'}"
-             f" batch={report['batch']} frames={report['frames']} "
-             f"rounds={report['rounds']}", "",
-             f"{'route':<13} {'fps median':>10} {'min':>7} {'max':>7} {'CPU ms/frame':>13}"]
+    lines = [
+        f"{m['cpu']} ({m['cores']} cores), {report['network']}",
+        f"inference threads {report.get('workers', 1)} x intra-op {report.get('threads_per_worker') or 'default'}"
+        f" batch={report['batch']} frames={report['frames']} "
+        f"rounds={report['rounds']}",
+        "",
+        f"{'route':<13} {'fps median':>10} {'min':>7} {'max':>7} {'CPU ms/frame':>13}",
+    ]
     for route, s in report["fps"].items():
         c = report["cpu_ms_per_frame"][route]["median"]
         lines.append(f"{route:<13} {s['median']:>10.1f} {s['min']:>7.1f} {s['max']:>7.1f} {c:>13.1f}")
@@ -545,17 +630,23 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"{name:<18} {s['median']:>6.2f}x (rounds {s['min']:.2f}-{s['max']:.2f})")
     if "cam_cost" in report:
         c = report["cam_cost"]
-        lines.append(f"CAM output cost: {c['median_ms_with_cams']:.2f} ms vs {c['median_ms_without_cams']:.2f} ms "
-                     f"without ({100 * c['overhead']:+.1f} %)")
+        lines.append(
+            f"CAM output cost: {c['median_ms_with_cams']:.2f} ms vs {c['median_ms_without_cams']:.2f} ms "
+            f"without ({100 * c['overhead']:+.1f} %)"
+        )
     if "live" in report:
         v = report["live"]
-        lines.append(f"live @ {v['camera_fps']:.0f} fps: frame age p95 {v['frame_age_p95_ms']:.1f} ms <= "
-                     f"inference p95 {v['inference_p95_ms']:.1f} + interval {v['frame_interval_ms']:.1f} ms: {v['ok']}"
-                     f" (dropped {v['dropped']} of {v['frames_read']})")
+        lines.append(
+            f"live @ {v['camera_fps']:.0f} fps: frame age p95 {v['frame_age_p95_ms']:.1f} ms <= "
+            f"inference p95 {v['inference_p95_ms']:.1f} + interval {v['frame_interval_ms']:.1f} ms: {v['ok']}"
+            f" (dropped {v['dropped']} of {v['frames_read']})"
+        )
     if "long" in report:
         v = report["long"]
-        lines.append(f"long run {v['frames']} frames: RSS growth after warm-up {v['growth_after_warmup_mb']:.1f} MB "
-                     f"({'ok' if v['ok'] else 'NOT flat'})")
+        lines.append(
+            f"long run {v['frames']} frames: RSS growth after warm-up {v['growth_after_warmup_mb']:.1f} MB "
+            f"({'ok' if v['ok'] else 'NOT flat'})"
+        )
     return "\n".join(lines)
 
 

@@ -23,7 +23,28 @@ class PipelineError(DrivercamError):
     """A worker thread failed; the original exception is the ``__cause__``."""
 
 
-def describe(error: BaseException) -> str:
-    """One line naming ``error``: its message with whitespace collapsed, or its type when it has none."""
-    text = " ".join(str(error).split())
-    return text or type(error).__name__
+def describe(error: BaseException, *, line: str = "all") -> str:
+    """One line naming ``error``: its message, or its type when it has none.
+
+    Args:
+        line: ``"all"`` joins the message's lines (whitespace collapsed);
+            ``"first"`` keeps its first line (ONNX Runtime puts the cause
+            there); ``"last"`` its last (OpenCV puts it there, after the
+            source location).
+    """
+    text = str(error).strip()
+    if not text:
+        return type(error).__name__
+    if line == "first":
+        return text.splitlines()[0].strip()
+    if line == "last":
+        return text.splitlines()[-1].strip()
+    if line != "all":
+        raise ValueError(f"line must be 'all', 'first' or 'last', got {line!r}")
+    return " ".join(text.split())
+
+
+def reason(error: BaseException) -> str:
+    """The human part of an OS or FFmpeg error: its ``strerror`` without errno noise, else its message."""
+    strerror = getattr(error, "strerror", None)
+    return str(strerror) if strerror else str(error)

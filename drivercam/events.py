@@ -104,7 +104,9 @@ class Event:
         return d
 
 
-def class_durations(timeline: Sequence[tuple[float, int]], num_classes: int, duration_s: float | None = None) -> np.ndarray:
+def class_durations(
+    timeline: Sequence[tuple[float, int]], num_classes: int, duration_s: float | None = None
+) -> np.ndarray:
     """Seconds spent in each class, from a per-frame timeline.
 
     Each ``(time_s, class_index)`` sample lasts until the next sample's time;
@@ -119,7 +121,9 @@ def class_durations(timeline: Sequence[tuple[float, int]], num_classes: int, dur
     times = np.array([t for t, _ in timeline], dtype=np.float64)
     classes = np.array([c for _, c in timeline], dtype=np.intp)
     if classes.min() < 0 or classes.max() >= num_classes:
-        raise ValueError(f"timeline class indices must be in 0..{num_classes - 1}, got {classes.min()}..{classes.max()}")
+        raise ValueError(
+            f"timeline class indices must be in 0..{num_classes - 1}, got {classes.min()}..{classes.max()}"
+        )
     if duration_s is None:
         step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
         end = times[-1] + step

@@ -29,9 +29,7 @@ class Frame:
 
     def __post_init__(self) -> None:
         if self.image.ndim != 3 or self.image.shape[2] != 3 or self.image.dtype != np.uint8:
-            raise ValueError(
-                f"frame image must be uint8 (H, W, 3) BGR, got {self.image.dtype} {self.image.shape}"
-            )
+            raise ValueError(f"frame image must be uint8 (H, W, 3) BGR, got {self.image.dtype} {self.image.shape}")
 
 
 @dataclass(frozen=True)

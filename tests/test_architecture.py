@@ -35,8 +35,12 @@ def _imports() -> dict[str, set[str]]:
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("drivercam"):
                 for alias in node.names:
                     full = f"{node.module}.{alias.name}"
-                    graph[module].add(full if (PACKAGE.parent / full.replace(".", "/")).with_suffix(".py").exists()
-                                      or (PACKAGE.parent / full.replace(".", "/")).is_dir() else node.module)
+                    graph[module].add(
+                        full
+                        if (PACKAGE.parent / full.replace(".", "/")).with_suffix(".py").exists()
+                        or (PACKAGE.parent / full.replace(".", "/")).is_dir()
+                        else node.module
+                    )
             elif isinstance(node, ast.Import):
                 graph[module].update(a.name for a in node.names if a.name.startswith("drivercam"))
     return graph
@@ -80,7 +84,7 @@ def test_no_import_circle() -> None:
         stack.append(node)
         for nxt in sorted(edges[node]):
             if seen.get(nxt) == 1:
-                circles.append(stack[stack.index(nxt):] + [nxt])
+                circles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in seen:
                 visit(nxt)
         stack.pop()

@@ -1,4 +1,4 @@
-"""Tests for drivercam.episodes: the episode state machine, event log, summary and alert command."""
+"""Tests for drivercam.events: time per class from a timeline."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from drivercam.monitoring.episodes import EpisodeConfig
 
 LABELS = SHORT_LABELS
 EU_HIGH = EpisodeConfig.from_preset("eu-high-speed")
-
-
 
 
 # Hand-computed timings below use round numbers: warning at 3.5 s (the presets

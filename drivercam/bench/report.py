@@ -36,18 +36,26 @@ def format_table(report: dict[str, Any]) -> str:
     for stage in STAGES:
         if any(stage in r["stages"] for r in runs):
             name = f"{stage}{f' (per {batch})' if batch > 1 and stage == 'inference' else ''}"
-            rows.append((f"{name} med/p90/p99", [_ms(r["stages"].get(stage, {}), ("median_ms", "p90_ms", "p99_ms"))
-                                                for r in runs]))
+            rows.append(
+                (
+                    f"{name} med/p90/p99",
+                    [_ms(r["stages"].get(stage, {}), ("median_ms", "p90_ms", "p99_ms")) for r in runs],
+                )
+            )
     rows.append(("end-to-end fps", [f"{r['fps']:.1f}" if r["fps"] else "-" for r in runs]))
     rows.append(("frames measured", [str(r["frames"]) for r in runs]))
     if any(r["live"] for r in runs):
         rows.append(("dropped / read", [f"{r['dropped']} / {r['frames_read']}" for r in runs]))
-        rows.append(("frame age med/p95/p99", [_ms(r["frame_age"] or {}, ("median_ms", "p95_ms", "p99_ms"))
-                                               for r in runs]))
+        rows.append(
+            ("frame age med/p95/p99", [_ms(r["frame_age"] or {}, ("median_ms", "p95_ms", "p99_ms")) for r in runs])
+        )
     rows.append(("providers", [",".join(p.replace("ExecutionProvider", "") for p in r["providers"]) for r in runs]))
-    rows.append(("inference threads x intra-op", [
-        f"{r.get('workers', 1)} x {r.get('threads_per_worker') or 'default'}" for r in runs
-    ]))
+    rows.append(
+        (
+            "inference threads x intra-op",
+            [f"{r.get('workers', 1)} x {r.get('threads_per_worker') or 'default'}" for r in runs],
+        )
+    )
     label_w = max(len(name) for name, _ in rows)
     col_w = [max(len(h), *(len(values[i]) for _, values in rows)) for i, h in enumerate(heads)]
     lines = ["  ".join([" " * label_w, *(h.rjust(cw) for h, cw in zip(heads, col_w))])]
@@ -55,8 +63,9 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def build_report(runs: list[dict[str, Any]], settings: BenchSettings, source: dict[str, Any],
-                 arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_report(
+    runs: list[dict[str, Any]], settings: BenchSettings, source: dict[str, Any], arguments: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The JSON document: figures, machine, library versions, settings and source."""
     return {
         "schema": SCHEMA,

@@ -84,7 +84,7 @@ class BenchSettings:
         frames: frames measured after the warm-up.
         warmup: frames run first and left out of every figure.
         threads: ONNX Runtime intra-op threads per inference thread; None
-            decides as ``annotate`` does (:func:`drivercam.throughput.plan_workers`).
+            decides as ``annotate`` does (:func:`drivercam.pipeline.workers.plan_workers`).
         workers: inference threads (file policy only); None decides as ``annotate`` does.
         batch_size: frames per inference call (file policy only).
         encode: encode the annotated frames to H.264, as ``annotate`` does.
@@ -141,11 +141,16 @@ def run_one(
             ``captured_at`` with (``time.monotonic`` for drivercam's sources).
     """
     timer = StageTimer(clock)
-    workers, threads = plan_workers(live=pace if live is None else live, on_cpu=runs_on_cpu(device),
-                                    workers=settings.workers, threads=settings.threads)
+    workers, threads = plan_workers(
+        live=pace if live is None else live,
+        on_cpu=runs_on_cpu(device),
+        workers=settings.workers,
+        threads=settings.threads,
+    )
     start = clock()
-    classifier = OnnxClassifier(model_path, device=device, intra_op_threads=threads,
-                                max_batch=settings.batch_size, warmup=False)
+    classifier = OnnxClassifier(
+        model_path, device=device, intra_op_threads=threads, max_batch=settings.batch_size, warmup=False
+    )
     create_ms = 1000.0 * (clock() - start)
     h, w = classifier.input_size
     start = clock()
@@ -161,9 +166,14 @@ def run_one(
         timed: FrameSource = TimedSource(make_source(), timer)
         source: FrameSource = PacedSource(timed, clock=clock) if pace else timed
         try:
-            pipeline = Pipeline(source, TimedClassifier(classifier, timer), batch_size=settings.batch_size,
-                                workers=workers,
-                                result_timeout_s=60.0, clock=clock)
+            pipeline = Pipeline(
+                source,
+                TimedClassifier(classifier, timer),
+                batch_size=settings.batch_size,
+                workers=workers,
+                result_timeout_s=60.0,
+                clock=clock,
+            )
         except BaseException:
             source.close()  # the pipeline owns the source only once it exists
             raise
@@ -183,8 +193,9 @@ def run_one(
                 ages.append(1000.0 * (clock() - frame.captured_at))
             if settings.encode:
                 if sink is None:
-                    sink = stack.enter_context(Mp4Sink(video_path, width=image.shape[1], height=image.shape[0],
-                                                       fps=source.fps or 30.0))
+                    sink = stack.enter_context(
+                        Mp4Sink(video_path, width=image.shape[1], height=image.shape[0], fps=source.fps or 30.0)
+                    )
                 with timer.measure("encode"):
                     sink.write(image, frame.time_s)
             shown += 1
@@ -200,7 +211,7 @@ def run_one(
     # One inference sample per batch; every other stage (preprocessing too, done
     # frame by frame on the capture thread) has one sample per frame.
     stages = timer.summary(skip=settings.warmup)
-    stages["inference"] = StageStats.of(timer.samples("inference")[math.ceil(settings.warmup / settings.batch_size):])
+    stages["inference"] = StageStats.of(timer.samples("inference")[math.ceil(settings.warmup / settings.batch_size) :])
     if not settings.encode:
         stages.pop("encode")
     path = Path(model_path)

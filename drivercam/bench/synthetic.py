@@ -33,8 +33,17 @@ class SyntheticSource:
     Live sources are paced by wrapping them in :class:`drivercam.sources.PacedSource`.
     """
 
-    def __init__(self, width: int, height: int, *, fps: float = 30.0, frames: int | None = None,
-                 live: bool = False, distinct: int = 16, seed: int = 0) -> None:
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        *,
+        fps: float = 30.0,
+        frames: int | None = None,
+        live: bool = False,
+        distinct: int = 16,
+        seed: int = 0,
+    ) -> None:
         import cv2
 
         rng = np.random.default_rng(seed)

@@ -102,7 +102,10 @@ def gpus(
     try:
         done = run(
             [exe, f"--query-gpu={_NVIDIA_SMI_QUERY}", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=timeout_s, check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as e:
         logger.info("nvidia-smi did not answer: %s", e)

@@ -37,30 +37,40 @@ DEFAULT_BATCH = 1
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``annotate`` to the subcommands."""
     annotate = commands.add_parser(
-        "annotate", parents=[common], help="annotate a video file or image folder into an MP4",
+        "annotate",
+        parents=[common],
+        help="annotate a video file or image folder into an MP4",
         description="Annotate every frame of a video file or image folder/glob into an H.264 MP4 "
         "(input audio and timing kept).",
     )
     annotate.add_argument("input", metavar="INPUT", help="video file, image folder, or quoted glob")
     annotate.add_argument("-o", "--output", required=True, metavar="OUTPUT.mp4", help="annotated MP4 to write")
     annotate.add_argument(
-        "--fragmented", action=argparse.BooleanOptionalAction, default=False,
+        "--fragmented",
+        action=argparse.BooleanOptionalAction,
+        default=False,
         help="write a fragmented MP4 that plays up to the last 2 s even if the process is killed outright "
         "(Ctrl-C and SIGTERM always close the file properly)",
     )
     annotate.add_argument(
-        "--predictions", metavar="P.jsonl",
+        "--predictions",
+        metavar="P.jsonl",
         help="write one JSON object per frame: frame, time_s, class_index, class_id, label, confidence, "
         "probs (class id -> probability, every class), source (image path or input), inference_ms",
     )
     annotate.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
     annotate.add_argument("--fps", type=positive_float, help="frame rate for an image folder")
     annotate.add_argument(
-        "--batch-size", type=positive_int, default=DEFAULT_BATCH, metavar="N",
+        "--batch-size",
+        type=positive_int,
+        default=DEFAULT_BATCH,
+        metavar="N",
         help=f"frames per inference call (default: {DEFAULT_BATCH})",
     )
     annotate.add_argument(
-        "--workers", type=positive_int, metavar="N",
+        "--workers",
+        type=positive_int,
+        metavar="N",
         help="inference threads, each running its own frames (default: 2 on a CPU with 2+ cores, else 1)",
     )
     add_episode_arguments(annotate)
@@ -82,8 +92,15 @@ def run(args: argparse.Namespace) -> int:
     if Path(args.output).resolve() == Path(spec).resolve():
         raise ValueError(f"output {args.output!r} would overwrite the input; choose another -o path")
     monitor = Monitor(
-        spec, model_path(args), device=args.device, threads=args.threads, workers=args.workers, fps=args.fps,
-        live=False, batch_size=args.batch_size, queue_size=max(8, 2 * args.batch_size),
+        spec,
+        model_path(args),
+        device=args.device,
+        threads=args.threads,
+        workers=args.workers,
+        fps=args.fps,
+        live=False,
+        batch_size=args.batch_size,
+        queue_size=max(8, 2 * args.batch_size),
     )
     started = time.monotonic()  # throughput of the run itself, not of loading the model
     source = monitor.source
@@ -94,10 +111,17 @@ def run(args: argparse.Namespace) -> int:
         render = FrameRenderer(labels, overlay_options(args, cam_class_option(args.cam_class, labels, class_ids)))
         session = session_from_args(args, labels, class_ids, subtitle=spec)
         stack.callback(session.close)  # an interrupted run still gets its event log and report
-        outputs = stack.enter_context(RunOutputs(
-            args.output, args.predictions, fps=float(source.fps) or 15.0, audio_from=source.audio_path,
-            width=source.width, height=source.height, fragmented=bool(args.fragmented),
-        ))
+        outputs = stack.enter_context(
+            RunOutputs(
+                args.output,
+                args.predictions,
+                fps=float(source.fps) or 15.0,
+                audio_from=source.audio_path,
+                width=source.width,
+                height=source.height,
+                fragmented=bool(args.fragmented),
+            )
+        )
         total = source.frame_count
         if args.max_frames is not None:
             total = min(total, args.max_frames) if total else args.max_frames

@@ -39,33 +39,53 @@ def _count_arg(minimum: int) -> Callable[[str], int]:
         if value < minimum:
             raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
         return value
+
     return parse
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``bench`` to the subcommands."""
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "bench", help="time every pipeline stage per model and device",
+        "bench",
+        help="time every pipeline stage per model and device",
         description="Time capture, preprocess, inference, CAM, render and encode of the real pipeline "
         "(median, p90, p99 ms), end-to-end FPS, and in live mode dropped frames and frame age.",
     )
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--synthetic", type=_size_arg, metavar="WxH",
-                     help="generated frames of this size (the default, at 640x480)")
+    src.add_argument(
+        "--synthetic", type=_size_arg, metavar="WxH", help="generated frames of this size (the default, at 640x480)"
+    )
     src.add_argument("--source", help="a video file, or a camera index or /dev/video*")
-    p.add_argument("--live", action="store_true",
-                   help="play the file or synthetic frames in real time, keeping only the newest frame")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="play the file or synthetic frames in real time, keeping only the newest frame",
+    )
     p.add_argument("--fps", type=float, default=30.0, help="synthetic frame rate (default 30)")
     p.add_argument("--frames", type=_count_arg(1), default=300, help="frames measured (default 300)")
     p.add_argument("--warmup", type=_count_arg(0), default=20, help="frames run first, not measured (default 20)")
-    p.add_argument("--model", action="append", metavar="PATH",
-                   help="drivercam ONNX model; repeat to compare models (e.g. fp32, fp16, int8)")
-    p.add_argument("--device", action="append", metavar="DEVICE",
-                   help="auto, cpu, cuda, tensorrt, ..., or 'all' for every provider that works here; repeatable")
-    p.add_argument("--threads", type=_count_arg(1),
-                   help="ONNX Runtime intra-op threads per inference thread (default: as annotate decides)")
-    p.add_argument("--workers", type=_count_arg(1),
-                   help="inference threads for files (default: 2 on a CPU with 2+ cores, else 1; live: 1)")
+    p.add_argument(
+        "--model",
+        action="append",
+        metavar="PATH",
+        help="drivercam ONNX model; repeat to compare models (e.g. fp32, fp16, int8)",
+    )
+    p.add_argument(
+        "--device",
+        action="append",
+        metavar="DEVICE",
+        help="auto, cpu, cuda, tensorrt, ..., or 'all' for every provider that works here; repeatable",
+    )
+    p.add_argument(
+        "--threads",
+        type=_count_arg(1),
+        help="ONNX Runtime intra-op threads per inference thread (default: as annotate decides)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_count_arg(1),
+        help="inference threads for files (default: 2 on a CPU with 2+ cores, else 1; live: 1)",
+    )
     p.add_argument("--batch", type=_count_arg(1), default=1, help="frames per inference call (files only)")
     p.add_argument("--no-encode", action="store_true", help="skip H.264 encoding")
     p.add_argument("--output", metavar="OUT.mp4", help="keep the annotated video of the last run")
@@ -85,9 +105,15 @@ def _devices(requested: Sequence[str] | None) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``drivercam bench`` with parsed arguments; print the table; 0 on success."""
-    settings = BenchSettings(frames=args.frames, warmup=args.warmup, threads=args.threads, workers=args.workers,
-                             batch_size=args.batch, encode=not args.no_encode,
-                             output=Path(args.output) if args.output else None)
+    settings = BenchSettings(
+        frames=args.frames,
+        warmup=args.warmup,
+        threads=args.threads,
+        workers=args.workers,
+        batch_size=args.batch,
+        encode=not args.no_encode,
+        output=Path(args.output) if args.output else None,
+    )
     if not args.fps > 0:
         raise ValueError(f"--fps must be > 0, got {args.fps!r}")
     env_model = os.environ.get(MODEL_ENV)
@@ -97,11 +123,17 @@ def run(args: argparse.Namespace) -> int:
     if args.source is None:
         width, height = args.synthetic or (640, 480)
         count = None if args.live else settings.warmup + settings.frames
-        source_info: dict[str, Any] = {"kind": "synthetic", "width": width, "height": height, "fps": args.fps,
-                                       "live": args.live}
+        source_info: dict[str, Any] = {
+            "kind": "synthetic",
+            "width": width,
+            "height": height,
+            "fps": args.fps,
+            "live": args.live,
+        }
 
         def make_source() -> FrameSource:
             return SyntheticSource(width, height, fps=args.fps, frames=count, live=args.live)
+
         pace = args.live
     else:
         spec: str | int = int(args.source) if args.source.isdigit() else args.source
@@ -112,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
 
         def make_source() -> FrameSource:
             return open_source(spec)
+
         pace = args.live and not camera
     runs = []
     for model_path in models:

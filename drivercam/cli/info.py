@@ -12,7 +12,9 @@ from drivercam.cli.options import model_path
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``info`` to the subcommands."""
     info = commands.add_parser(
-        "info", parents=[common], help="show a model's labels, sizes, metadata and providers",
+        "info",
+        parents=[common],
+        help="show a model's labels, sizes, metadata and providers",
         description="Show a model's labels, input and CAM sizes, metadata and execution providers.",
     )
     info.add_argument("model_path", nargs="?", metavar="MODEL", help="model to describe (default: --model)")

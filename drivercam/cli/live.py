@@ -30,11 +30,14 @@ from drivercam.sinks.outputs import RunOutputs
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``live`` to the subcommands."""
     live = commands.add_parser(
-        "live", parents=[common], help="monitor a camera, stream or file in real time",
+        "live",
+        parents=[common],
+        help="monitor a camera, stream or file in real time",
         description="Monitor a camera (or a stream, or a file played as a camera) in real time.",
     )
     live.add_argument(
-        "--source", default="0",
+        "--source",
+        default="0",
         help="camera index, /dev/video*, rtsp/http URL, or a video file played in real time (default: 0)",
     )
     live.add_argument("--width", type=positive_int, help="requested camera width")
@@ -44,7 +47,9 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     live.add_argument("--max-seconds", type=positive_float, metavar="S", help="stop after S seconds")
     live.add_argument("--output", metavar="OUT.mp4", help="also record the annotated video")
     live.add_argument(
-        "--fragmented", action=argparse.BooleanOptionalAction, default=None,
+        "--fragmented",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="record a fragmented MP4 that plays up to the last 2 s even after a crash or power cut "
         "(default: on for live recordings)",
     )
@@ -57,8 +62,14 @@ def run(args: argparse.Namespace) -> int:
     overlay_options(args)
     spec: str | int = int(args.source) if args.source.isdigit() else args.source
     monitor = Monitor(
-        spec, model_path(args), device=args.device, threads=args.threads,
-        width=args.width, height=args.height, fps=args.fps, live=True,
+        spec,
+        model_path(args),
+        device=args.device,
+        threads=args.threads,
+        width=args.width,
+        height=args.height,
+        fps=args.fps,
+        live=True,
     )
     labels = monitor.labels
     class_ids = monitor.class_ids
@@ -76,8 +87,12 @@ def run(args: argparse.Namespace) -> int:
             window = WindowSink(f"{PROG} - q or Esc to quit")
             stack.callback(window.close)
         outputs = stack.enter_context(
-            RunOutputs(args.output, args.predictions, fps=float(monitor.source.fps) or 30.0,
-                       fragmented=args.fragmented is not False)
+            RunOutputs(
+                args.output,
+                args.predictions,
+                fps=float(monitor.source.fps) or 30.0,
+                fragmented=args.fragmented is not False,
+            )
         )
         started = time.monotonic()
         deadline = started + args.max_seconds if args.max_seconds else math.inf
@@ -88,13 +103,11 @@ def run(args: argparse.Namespace) -> int:
                 for result in monitor:
                     stats = monitor.stats
                     smoothed = session.observe(result)
-                    image = session.annotate(render(smoothed, fps=stats.fps, dropped=stats.dropped),
-                                             result.frame.index)
+                    image = session.annotate(render(smoothed, fps=stats.fps, dropped=stats.dropped), result.frame.index)
                     shown += 1
                     if window is not None and not window.show(image):
                         break
-                    outputs.write(image, result.frame.time_s,
-                                  prediction_record(result, class_ids, str(args.source)))
+                    outputs.write(image, result.frame.time_s, prediction_record(result, class_ids, str(args.source)))
                     if time.monotonic() >= deadline:
                         break
         except PipelineError as error:

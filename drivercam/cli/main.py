@@ -38,7 +38,10 @@ from drivercam.cli.options import common_options
 logger = logging.getLogger(__name__)
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "live": live.run, "annotate": annotate.run, "info": info.run, "bench": bench.run,
+    "live": live.run,
+    "annotate": annotate.run,
+    "info": info.run,
+    "bench": bench.run,
 }
 
 

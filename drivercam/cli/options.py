@@ -48,16 +48,20 @@ def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     model = common.add_argument_group("model")
     model.add_argument(
-        "--model", metavar="PATH",
+        "--model",
+        metavar="PATH",
         help=f"drivercam ONNX model (default: ${MODEL_ENV}, else models/drivercam.onnx)",
     )
     model.add_argument(
-        "--device", default="auto",
+        "--device",
+        default="auto",
         help="ONNX Runtime device: auto, cpu, cuda, tensorrt, openvino, coreml, directml, rocm, "
         "or a provider name (default: auto)",
     )
     model.add_argument(
-        "--threads", type=positive_int, metavar="N",
+        "--threads",
+        type=positive_int,
+        metavar="N",
         help="ONNX Runtime intra-op threads per inference thread (default: decided from the cores)",
     )
     overlay = common.add_argument_group("overlay")
@@ -65,12 +69,16 @@ def common_options() -> argparse.ArgumentParser:
     overlay.add_argument("--colormap", help="OpenCV colormap name, e.g. jet, turbo, inferno")
     overlay.add_argument("--no-heatmap", action="store_true", help="draw labels only, no class activation map")
     overlay.add_argument(
-        "--cam-class", metavar="CLASS",
+        "--cam-class",
+        metavar="CLASS",
         help="show the map of this class (index, class id or label) instead of the predicted one",
     )
     overlay.add_argument("--top-k", type=positive_int, metavar="K", help="number of class bars to draw")
     common.add_argument(
-        "-v", "--verbose", action="count", default=0,
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
         help="show warnings and progress details (-vv: debug); tracebacks on errors",
     )
     return common
@@ -111,30 +119,59 @@ def cam_class_option(spec: str | None, labels: Sequence[str], class_ids: Sequenc
 def add_episode_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the smoothing, episode, alert and report options to a subcommand's parser."""
     group = parser.add_argument_group("smoothing, distraction episodes and alerts")
-    group.add_argument("--smooth", type=float, default=DEFAULT_PROBS_TAU_S, metavar="S",
-                       help=f"probability smoothing time constant in seconds, 0 = off (default: {DEFAULT_PROBS_TAU_S})")
-    group.add_argument("--cam-smooth", type=float, default=DEFAULT_CAM_TAU_S, metavar="S",
-                       help=f"heatmap smoothing time constant in seconds, 0 = off (default: {DEFAULT_CAM_TAU_S})")
-    group.add_argument("--preset", choices=sorted(EPISODE_PRESETS), default="eu-high-speed",
-                       help="alert timing: EU ADDW rules, 3.5 s above 50 km/h or 6 s at 20-50 km/h "
-                       "(default: eu-high-speed)")
-    for name, what in (("onset", "seconds of distraction that start an episode"),
-                       ("warning", "episode age in seconds at the first alert"),
-                       ("cooldown", "seconds between repeated alerts"),
-                       ("release", "seconds of safe driving that end an episode")):
+    group.add_argument(
+        "--smooth",
+        type=float,
+        default=DEFAULT_PROBS_TAU_S,
+        metavar="S",
+        help=f"probability smoothing time constant in seconds, 0 = off (default: {DEFAULT_PROBS_TAU_S})",
+    )
+    group.add_argument(
+        "--cam-smooth",
+        type=float,
+        default=DEFAULT_CAM_TAU_S,
+        metavar="S",
+        help=f"heatmap smoothing time constant in seconds, 0 = off (default: {DEFAULT_CAM_TAU_S})",
+    )
+    group.add_argument(
+        "--preset",
+        choices=sorted(EPISODE_PRESETS),
+        default="eu-high-speed",
+        help="alert timing: EU ADDW rules, 3.5 s above 50 km/h or 6 s at 20-50 km/h (default: eu-high-speed)",
+    )
+    for name, what in (
+        ("onset", "seconds of distraction that start an episode"),
+        ("warning", "episode age in seconds at the first alert"),
+        ("cooldown", "seconds between repeated alerts"),
+        ("release", "seconds of safe driving that end an episode"),
+    ):
         group.add_argument(f"--{name}-s", type=float, metavar="S", help=f"{what} (overrides --preset)")
-    group.add_argument("--enter-threshold", type=float, metavar="P",
-                       help="distraction probability that counts as distracted (default: 0.5)")
-    group.add_argument("--exit-threshold", type=float, metavar="P",
-                       help="distraction probability below which the driver counts as safe again (default: 0.35)")
-    group.add_argument("--distraction-classes", metavar="LIST",
-                       help="comma-separated class indices or ids that count as distraction (default: all but 0)")
+    group.add_argument(
+        "--enter-threshold",
+        type=float,
+        metavar="P",
+        help="distraction probability that counts as distracted (default: 0.5)",
+    )
+    group.add_argument(
+        "--exit-threshold",
+        type=float,
+        metavar="P",
+        help="distraction probability below which the driver counts as safe again (default: 0.35)",
+    )
+    group.add_argument(
+        "--distraction-classes",
+        metavar="LIST",
+        help="comma-separated class indices or ids that count as distraction (default: all but 0)",
+    )
     group.add_argument("--no-alerts", action="store_true", help="do not draw the alert border and banner")
     group.add_argument("--events", metavar="E.jsonl", help="write one JSON line per episode and per alert")
-    group.add_argument("--snapshots", metavar="DIR", help="save a JPEG of each episode's peak frame here (needs --events)")
+    group.add_argument(
+        "--snapshots", metavar="DIR", help="save a JPEG of each episode's peak frame here (needs --events)"
+    )
     group.add_argument("--report", metavar="R.html", help="write a self-contained HTML report at the end")
-    group.add_argument("--on-alert", metavar="CMD",
-                       help="run this shell command at each alert, with the event JSON on stdin")
+    group.add_argument(
+        "--on-alert", metavar="CMD", help="run this shell command at each alert, with the event JSON on stdin"
+    )
 
 
 def _distraction_classes(spec: str | None, class_ids: Sequence[str]) -> tuple[int, ...] | None:
@@ -148,7 +185,8 @@ def _distraction_classes(spec: str | None, class_ids: Sequence[str]) -> tuple[in
             out.append([c.lower() for c in class_ids].index(item.lower()))
         else:
             raise ValueError(
-                f"--distraction-classes: {item!r} is not a class index 0..{len(class_ids) - 1} or id {', '.join(class_ids)}"
+                f"--distraction-classes: {item!r} is not a class index 0..{len(class_ids) - 1} "
+                f"or id {', '.join(class_ids)}"
             )
     return tuple(out)
 
@@ -160,7 +198,7 @@ def session_from_args(
     *,
     subtitle: str | None = None,
 ) -> RunSession:
-    """Build a :class:`~drivercam.monitoring.session.RunSession` from the options :func:`add_episode_arguments` added."""
+    """Build the run's :class:`~drivercam.monitoring.session.RunSession` from the episode options."""
     classes = _distraction_classes(args.distraction_classes, class_ids)
     try:
         config = EpisodeConfig.from_preset(
@@ -175,9 +213,14 @@ def session_from_args(
         )
     except (TypeError, ValueError) as error:
         field = str(error).split()[0]
-        option = {"onset_s": "--onset-s", "warning_s": "--warning-s", "cooldown_s": "--cooldown-s",
-                  "release_s": "--release-s", "enter_threshold": "--enter-threshold",
-                  "exit_threshold": "--exit-threshold"}.get(field)
+        option = {
+            "onset_s": "--onset-s",
+            "warning_s": "--warning-s",
+            "cooldown_s": "--cooldown-s",
+            "release_s": "--release-s",
+            "enter_threshold": "--enter-threshold",
+            "exit_threshold": "--exit-threshold",
+        }.get(field)
         raise ValueError(f"{error} (set by {option} or --preset)" if option else str(error)) from error
     for option, value in (("--smooth", args.smooth), ("--cam-smooth", args.cam_smooth)):
         if not math.isfinite(value) or value < 0:

@@ -36,8 +36,13 @@ class ProgressBar:
     """
 
     def __init__(
-        self, total: int | None, stream: IO[str], *, min_interval_s: float = 0.25,
-        clock: Clock = time.monotonic, enabled: bool | None = None,
+        self,
+        total: int | None,
+        stream: IO[str],
+        *,
+        min_interval_s: float = 0.25,
+        clock: Clock = time.monotonic,
+        enabled: bool | None = None,
     ) -> None:
         self.total = total
         self.stream = stream

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drivercam.errors import ModelError
+from drivercam.errors import ModelError, describe
 from drivercam.model.contract import (
     INPUT_NAME,
     OUTPUT_NAMES,
@@ -36,11 +36,6 @@ def default_model_path() -> Path:
     return path
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax in float32, stable for large logits."""
     z = logits.astype(np.float32, copy=True)
@@ -53,9 +48,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class OnnxClassifier:
     """A drivercam ONNX model: BGR frames in, class probabilities and CAMs out.
 
-    Implements the ``drivercam.types.Classifier`` protocol. Calls are serialised
-    by a lock (the preprocessing buffer is shared); ``InferenceSession.run``
-    releases the GIL, so one inference thread keeps the accelerator busy.
+    Implements the ``drivercam.types.PreparingClassifier`` protocol. Calling it
+    resizes into a shared buffer under a lock, so concurrent calls never mix
+    frames; :meth:`prepare` and :meth:`run_batch` take no lock (each prepared
+    input is its own array, and ONNX Runtime sessions allow concurrent runs),
+    so the pipeline's inference threads run side by side. ``InferenceSession.run``
+    releases the GIL, so one inference thread keeps an accelerator busy.
 
     Args:
         path: the ``.onnx`` file.
@@ -110,7 +108,7 @@ class OnnxClassifier:
         # ORT's load errors (InvalidProtobuf, InvalidGraph, Fail, ...) subclass Exception directly.
         except Exception as e:
             raise ModelError(
-                f"ONNX Runtime cannot load {self._path} ({_first_line(e)}); is it a complete .onnx file? "
+                f"ONNX Runtime cannot load {self._path} ({describe(e, line='first')}); is it a complete .onnx file? "
                 "re-export or re-download it"
             ) from e
         self._providers = tuple(self._session.get_providers())
@@ -133,7 +131,7 @@ class OnnxClassifier:
             except Exception as e:
                 raise ModelError(
                     f"model {self._path} failed its warm-up run on one black {h}x{w} frame "
-                    f"({_first_line(e)}); check that its graph matches its metadata or re-export it"
+                    f"({describe(e, line='first')}); check that its graph matches its metadata or re-export it"
                 ) from e
             check_output_shapes(self._spec, probs.shape, cams.shape, 1)
 

@@ -78,13 +78,9 @@ def _json_list(meta: Mapping[str, str], key: str) -> list[str]:
     try:
         value = json.loads(meta[key])
     except json.JSONDecodeError as e:
-        raise ModelError(
-            f"model metadata {key!r} is not valid JSON ({e}); it must be a JSON list of strings"
-        ) from e
+        raise ModelError(f"model metadata {key!r} is not valid JSON ({e}); it must be a JSON list of strings") from e
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise ModelError(
-            f"model metadata {key!r} must be a non-empty JSON list of strings, got {meta[key]!r}"
-        )
+        raise ModelError(f"model metadata {key!r} must be a non-empty JSON list of strings, got {meta[key]!r}")
     return value
 
 
@@ -120,8 +116,7 @@ def parse_metadata(meta: Mapping[str, str]) -> ModelSpec:
     labels = _json_list(meta, "labels")
     if len(class_ids) != len(labels):
         raise ModelError(
-            f"model metadata has {len(class_ids)} class_ids but {len(labels)} labels; "
-            "they must pair up one to one"
+            f"model metadata has {len(class_ids)} class_ids but {len(labels)} labels; they must pair up one to one"
         )
     color_order = meta["color_order"]
     if color_order not in COLOR_ORDERS:
@@ -132,9 +127,7 @@ def parse_metadata(meta: Mapping[str, str]) -> ModelSpec:
     try:
         normalization = json.loads(meta["normalization"])
     except json.JSONDecodeError as e:
-        raise ModelError(
-            f"model metadata 'normalization' is not valid JSON ({e}); see docs/model-contract.md"
-        ) from e
+        raise ModelError(f"model metadata 'normalization' is not valid JSON ({e}); see docs/model-contract.md") from e
     if not isinstance(normalization, dict) or normalization.get("applied") != "in_graph":
         raise ModelError(
             'model metadata \'normalization\' must be a JSON object with "applied": "in_graph" '
@@ -202,15 +195,12 @@ def check_io(spec: ModelSpec, inputs: Sequence[TensorInfo], outputs: Sequence[Te
             raise ModelError(f"model output {name!r} must be float32, is {o.type}; re-export the model")
         if len(o.shape) != rank:
             raise ModelError(
-                f"model output {name!r} must have rank {rank}, has shape {list(o.shape)}; "
-                "see docs/model-contract.md"
+                f"model output {name!r} must have rank {rank}, has shape {list(o.shape)}; see docs/model-contract.md"
             )
     _check_dims(spec, list(by_name["probs"].shape), list(by_name["cams"].shape), None)
 
 
-def check_output_shapes(
-    spec: ModelSpec, probs_shape: Sequence[int], cams_shape: Sequence[int], batch: int
-) -> None:
+def check_output_shapes(spec: ModelSpec, probs_shape: Sequence[int], cams_shape: Sequence[int], batch: int) -> None:
     """Check the shapes a real run on ``batch`` images returned.
 
     Raises:
@@ -218,8 +208,7 @@ def check_output_shapes(
     """
     if len(probs_shape) != 2 or len(cams_shape) != 4:
         raise ModelError(
-            f"model returned probs {tuple(probs_shape)} and cams {tuple(cams_shape)}, "
-            "expected (N, C) and (N, C, h, w)"
+            f"model returned probs {tuple(probs_shape)} and cams {tuple(cams_shape)}, expected (N, C) and (N, C, h, w)"
         )
     _check_dims(spec, list(probs_shape), list(cams_shape), batch)
 

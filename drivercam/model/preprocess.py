@@ -92,9 +92,7 @@ class Preprocessor:
         if not isinstance(image, np.ndarray):
             raise TypeError(f"image {i} must be a numpy array, got {type(image).__name__}")
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(
-                f"image {i} must be a BGR uint8 (h, w, 3) array, got {image.dtype} {image.shape}"
-            )
+            raise ValueError(f"image {i} must be a BGR uint8 (h, w, 3) array, got {image.dtype} {image.shape}")
         if image.shape[0] == 0 or image.shape[1] == 0:
             raise ValueError(f"image {i} is empty ({image.shape[1]}x{image.shape[0]} pixels); nothing to classify")
         if image.shape[:2] == (self.height, self.width):

@@ -150,7 +150,7 @@ def provider_works(provider: str) -> bool:
         try:
             session = ort.InferenceSession(PROBE_MODEL, sess_options=options, providers=[provider, *fallback])
         # ORT raises its own Exception subclasses (Fail, EPFail, ...), none a RuntimeError.
-        except Exception as e:  # noqa: BLE001 - a failed probe only means "not usable"
+        except Exception as e:
             logger.debug("probing %s failed: %s", provider, e)
             return False
         works = provider in session.get_providers()
@@ -167,9 +167,7 @@ def _provider_name(device: str) -> str:
         return DEVICES[device]
     if device.endswith("ExecutionProvider"):
         return device
-    raise ModelError(
-        f"unknown device {device!r}; use auto, {', '.join(DEVICES)} or a full ONNX Runtime provider name"
-    )
+    raise ModelError(f"unknown device {device!r}; use auto, {', '.join(DEVICES)} or a full ONNX Runtime provider name")
 
 
 def resolve_providers(
@@ -205,8 +203,7 @@ def resolve_providers(
     available = available_providers()
     if name not in available:
         raise ModelError(
-            f"device {device!r} ({name}) is not available in this ONNX Runtime build; "
-            f"available: {', '.join(available)}"
+            f"device {device!r} ({name}) is not available in this ONNX Runtime build; available: {', '.join(available)}"
         )
     if not provider_works(name):
         raise ModelError(

@@ -1,1 +1,4 @@
-"""From predictions to driver states: smoothing, episodes, alerts, the run's session, the summary, and the :class:`Monitor` API."""
+"""From predictions to driver states: smoothing, episodes, alerts, the run's session and summary.
+
+Also the few-lines Python API, :class:`~drivercam.monitoring.monitor.Monitor`.
+"""

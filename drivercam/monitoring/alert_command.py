@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -37,7 +38,9 @@ class AlertCommand:
         max_pending: queued events beyond this are dropped.
     """
 
-    def __init__(self, command: str, *, timeout_s: float = 10.0, kinds: Sequence[str] = ("alert",), max_pending: int = 8) -> None:
+    def __init__(
+        self, command: str, *, timeout_s: float = 10.0, kinds: Sequence[str] = ("alert",), max_pending: int = 8
+    ) -> None:
         if not isinstance(command, str) or not command.strip():
             raise ValueError(f"command must be a non-empty shell command, got {command!r}")
         if not timeout_s > 0:
@@ -112,7 +115,9 @@ class AlertCommand:
         if proc.returncode != 0:
             self.failed += 1
             tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] if err else []
-            logger.warning("alert command %r exited with %d%s", self.command, proc.returncode, f": {tail[0]}" if tail else "")
+            logger.warning(
+                "alert command %r exited with %d%s", self.command, proc.returncode, f": {tail[0]}" if tail else ""
+            )
         else:
             self.succeeded += 1
 
@@ -127,10 +132,8 @@ class AlertCommand:
         if self._stop.is_set():
             return
         deadline = time.monotonic() + (self.timeout_s + 2.0 if timeout_s is None else timeout_s)
-        try:
+        with contextlib.suppress(queue.Full):
             self._queue.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Full:
-            pass
         self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._stop.set()
         if self._thread.is_alive():
@@ -147,16 +150,16 @@ class AlertCommand:
     def __enter__(self) -> AlertCommand:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     """Kill the command and everything it started (its process group on POSIX)."""
     if os.name == "posix":
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     else:
         proc.kill()

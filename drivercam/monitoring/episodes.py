@@ -106,8 +106,7 @@ class EpisodeConfig:
             raise ValueError(f"enter_threshold must be in (0, 1], got {self.enter_threshold!r}")
         if not 0 < self.exit_threshold <= self.enter_threshold:
             raise ValueError(
-                f"exit_threshold must be in (0, enter_threshold={self.enter_threshold!r}], "
-                f"got {self.exit_threshold!r}"
+                f"exit_threshold must be in (0, enter_threshold={self.enter_threshold!r}], got {self.exit_threshold!r}"
             )
         if self.distraction_classes is not None:
             classes = self.distraction_classes
@@ -149,8 +148,6 @@ class EpisodeConfig:
                 f"distraction_classes {bad} out of range for a model with {num_classes} classes (0..{num_classes - 1})"
             )
         return self.distraction_classes
-
-
 
 
 @dataclass
@@ -230,7 +227,7 @@ class EpisodeTracker:
         """The open episode as it stands, or None."""
         if self._open_id is None or self._span is None or self._last_time_s is None:
             return None
-        return self._snapshot(self._last_time_s, final=False)
+        return self._episode_as_of(self._last_time_s, final=False)
 
     @property
     def alerting(self) -> bool:
@@ -259,8 +256,7 @@ class EpisodeTracker:
             raise ValueError(f"time_s must be finite, got {time_s!r}")
         if self._last_time_s is not None and time_s < self._last_time_s:
             raise ValueError(
-                f"time_s went back from {self._last_time_s!r} to {time_s!r}; "
-                "call finish() before feeding a new stream"
+                f"time_s went back from {self._last_time_s!r} to {time_s!r}; call finish() before feeding a new stream"
             )
         dprobs = np.zeros(len(self.labels))
         dprobs[self._classes] = p[self._classes]
@@ -284,7 +280,7 @@ class EpisodeTracker:
             self._next_id += 1
             self._alert_times = []
             self._next_alert_s = cfg.warning_s
-            events.append(Event("episode_start", time_s, frame_index, mass, self._snapshot(time_s, final=False)))
+            events.append(Event("episode_start", time_s, frame_index, mass, self._episode_as_of(time_s, final=False)))
         elif mass >= cfg.exit_threshold:
             assert self._span is not None
             if self._release is not None:
@@ -311,7 +307,7 @@ class EpisodeTracker:
                     time_s,
                     frame_index,
                     mass,
-                    self._snapshot(time_s, final=False),
+                    self._episode_as_of(time_s, final=False),
                     alert_number=len(self._alert_times),
                 )
             )
@@ -341,14 +337,14 @@ class EpisodeTracker:
     # -- internals ------------------------------------------------------------
 
     def _close(self, time_s: float, frame_index: int, mass: float, end_s: float) -> Event:
-        episode = self._snapshot(end_s, final=True)
+        episode = self._episode_as_of(end_s, final=True)
         self.episodes.append(episode)
         self._span = None
         self._release = None
         self._open_id = None
         return Event("episode_end", time_s, frame_index, mass, episode)
 
-    def _snapshot(self, end_s: float, *, final: bool) -> Episode:
+    def _episode_as_of(self, end_s: float, *, final: bool) -> Episode:
         span = self._span
         assert span is not None and self._open_id is not None
         frames, class_sums, mass_sum = span.frames, span.class_sums, span.mass_sum
@@ -374,4 +370,3 @@ class EpisodeTracker:
             alerts=len(self._alert_times),
             alert_times_s=tuple(self._alert_times),
         )
-

@@ -12,7 +12,7 @@ Example::
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 from drivercam._closing import Closing
@@ -39,7 +39,7 @@ class Monitor(Closing):
         device: execution device for ONNX Runtime (``auto``, ``cpu``, ``cuda``,
             ``tensorrt``, ...); ignored when ``model`` is a classifier.
         threads: ONNX Runtime intra-op threads per inference thread; None
-            decides (see :func:`drivercam.throughput.plan_workers`).
+            decides (see :func:`drivercam.pipeline.workers.plan_workers`).
         workers: inference threads for files (see :class:`Pipeline`); None
             decides: two on a CPU with two or more cores, else one. Live
             sources always use one.
@@ -77,15 +77,19 @@ class Monitor(Closing):
         if isinstance(source, (str, int, Path)):
             opened: FrameSource = open_source(
                 str(source) if isinstance(source, Path) else source,
-                width=width, height=height, fps=fps, live=live,
+                width=width,
+                height=height,
+                fps=fps,
+                live=live,
             )
         else:
             opened = source
         try:
             live_policy = bool(opened.is_live) if drop_stale is None else drop_stale
             if model is None or isinstance(model, (str, Path)):
-                workers, threads = plan_workers(live=live_policy, on_cpu=runs_on_cpu(device), workers=workers,
-                                                threads=threads)
+                workers, threads = plan_workers(
+                    live=live_policy, on_cpu=runs_on_cpu(device), workers=workers, threads=threads
+                )
                 classifier: Classifier = OnnxClassifier(
                     default_model_path() if model is None else model,
                     device=device,
@@ -97,7 +101,11 @@ class Monitor(Closing):
                 classifier = model
                 workers = workers or 1
             self.pipeline = Pipeline(
-                opened, classifier, drop_stale=drop_stale, batch_size=batch_size, queue_size=queue_size,
+                opened,
+                classifier,
+                drop_stale=drop_stale,
+                batch_size=batch_size,
+                queue_size=queue_size,
                 workers=workers,
             )
         except BaseException:

@@ -18,7 +18,7 @@ import numpy as np
 from drivercam.errors import SinkError
 from drivercam.events import Episode, Event
 from drivercam.monitoring.alert_command import AlertCommand
-from drivercam.monitoring.episodes import EPISODE_PRESETS, EpisodeConfig, EpisodeTracker
+from drivercam.monitoring.episodes import EpisodeConfig, EpisodeTracker
 from drivercam.monitoring.smoothing import (
     DEFAULT_CAM_TAU_S,
     DEFAULT_PROBS_TAU_S,
@@ -48,7 +48,7 @@ class RunSession:
         config: episode rules; default the ``eu-high-speed`` preset.
         probs_tau_s: probability smoothing time constant in seconds (0: off).
         cam_tau_s: CAM smoothing time constant in seconds (0: off).
-        draw_alerts: draw :func:`~drivercam.alert_overlay.draw_alert` while an
+        draw_alerts: draw :func:`~drivercam.render.alert.draw_alert` while an
             episode is alerting.
         events_path: JSONL event log to write, or None.
         snapshot_dir: folder for peak snapshots of the event log, or None.
@@ -231,5 +231,7 @@ class RunSession:
     def __enter__(self) -> RunSession:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

@@ -25,7 +25,10 @@ def summarize(
     lines: list[str] = []
     alerts = sum(e.alerts for e in episodes)
     distracted = sum(e.duration_s for e in episodes)
-    head = f"{len(episodes)} distraction episode{'s' if len(episodes) != 1 else ''}, {alerts} alert{'s' if alerts != 1 else ''}"
+    head = (
+        f"{len(episodes)} distraction episode{'s' if len(episodes) != 1 else ''}, "
+        f"{alerts} alert{'s' if alerts != 1 else ''}"
+    )
     if duration_s:
         head += f", {distracted:.1f} s distracted of {duration_s:.1f} s ({100 * distracted / duration_s:.0f} %)"
     lines.append(head)

@@ -58,6 +58,6 @@ def capture_loop(
                 delivered = put_until_stopped(frames, item, stop, poll_s)
             if not delivered:
                 return
-    except BaseException as error:  # noqa: BLE001 - every failure must reach the caller
+    except BaseException as error:
         logger.debug("capture thread failed", exc_info=True)
         put_until_stopped(frames, Failure("capture", error), stop, poll_s)

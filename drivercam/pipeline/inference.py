@@ -44,8 +44,16 @@ class BatchTaker:
     """
 
     def __init__(
-        self, frames: queue.Queue[FrameItem], stop: threading.Event, *, batch_size: int, fresh_frames: bool,
-        interval: IntervalMeter, dropped: SharedCounter, clock: Clock, poll_s: float,
+        self,
+        frames: queue.Queue[FrameItem],
+        stop: threading.Event,
+        *,
+        batch_size: int,
+        fresh_frames: bool,
+        interval: IntervalMeter,
+        dropped: SharedCounter,
+        clock: Clock,
+        poll_s: float,
     ) -> None:
         self._frames = frames
         self._stop = stop
@@ -128,7 +136,11 @@ class BatchRunner:
     """
 
     def __init__(
-        self, classifier: Classifier, preparing: PreparingClassifier | None, *, inferred: SharedCounter,
+        self,
+        classifier: Classifier,
+        preparing: PreparingClassifier | None,
+        *,
+        inferred: SharedCounter,
         clock: Clock,
     ) -> None:
         self._classifier = classifier
@@ -168,8 +180,11 @@ class BatchRunner:
             self._seconds += elapsed_s
         per_frame_ms = 1000.0 * elapsed_s / n
         return [
-            Result(frame=frame, prediction=Prediction(probs=probs[i], cams=cams[i], labels=self._labels),
-                   inference_ms=per_frame_ms)
+            Result(
+                frame=frame,
+                prediction=Prediction(probs=probs[i], cams=cams[i], labels=self._labels),
+                inference_ms=per_frame_ms,
+            )
             for i, frame in enumerate(frames)
         ]
 
@@ -199,7 +214,7 @@ def inference_loop(
                 failure = end if isinstance(end, Failure) else None
                 put_until_stopped(results, End(seq + len(items), failure), stop, poll_s)
                 return
-    except BaseException as error:  # noqa: BLE001 - every failure must reach the caller
+    except BaseException as error:
         logger.debug("inference thread failed", exc_info=True)
         put_until_stopped(results, End(seq, Failure("inference", error)), stop, poll_s)
 

@@ -69,9 +69,7 @@ class Pipeline(Closing):
         self.workers = 1 if self.drop_stale else config.workers
         self._clock = clock
         self._labels = tuple(classifier.labels)
-        preparing = (
-            classifier if config.prepare_in_capture and isinstance(classifier, PreparingClassifier) else None
-        )
+        preparing = classifier if config.prepare_in_capture and isinstance(classifier, PreparingClassifier) else None
         self._prepare = None if preparing is None else preparing.prepare
 
         self._frames: queue.Queue[FrameItem] = queue.Queue(maxsize=1 if self.drop_stale else config.queue_size)
@@ -82,8 +80,14 @@ class Pipeline(Closing):
         self._inferred = SharedCounter()
         self._interval = IntervalMeter()  # the live source's frame interval
         self._taker = BatchTaker(
-            self._frames, self._stop, batch_size=self.batch_size, fresh_frames=self.drop_stale and config.fresh_frames,
-            interval=self._interval, dropped=self._dropped, clock=clock, poll_s=config.poll_s,
+            self._frames,
+            self._stop,
+            batch_size=self.batch_size,
+            fresh_frames=self.drop_stale and config.fresh_frames,
+            interval=self._interval,
+            dropped=self._dropped,
+            clock=clock,
+            poll_s=config.poll_s,
         )
         self._runner = BatchRunner(classifier, preparing, inferred=self._inferred, clock=clock)
         self._reorder = Reorderer()
@@ -105,17 +109,30 @@ class Pipeline(Closing):
         self._started = True
         poll_s = self.config.poll_s
         capture = threading.Thread(
-            target=capture_loop, name="drivercam-capture", daemon=True,
+            target=capture_loop,
+            name="drivercam-capture",
+            daemon=True,
             args=(self.source, self._frames, self._stop),
-            kwargs=dict(prepare=self._prepare, live=self.drop_stale, read=self._read, dropped=self._dropped,
-                        interval=self._interval, clock=self._clock, poll_s=poll_s),
+            kwargs=dict(
+                prepare=self._prepare,
+                live=self.drop_stale,
+                read=self._read,
+                dropped=self._dropped,
+                interval=self._interval,
+                clock=self._clock,
+                poll_s=poll_s,
+            ),
         )
-        names = ["drivercam-inference"] if self.workers == 1 else [
-            f"drivercam-inference-{i}" for i in range(1, self.workers + 1)
-        ]
+        names = (
+            ["drivercam-inference"]
+            if self.workers == 1
+            else [f"drivercam-inference-{i}" for i in range(1, self.workers + 1)]
+        )
         inference = [
             threading.Thread(
-                target=inference_loop, name=name, daemon=True,
+                target=inference_loop,
+                name=name,
+                daemon=True,
                 args=(self._taker, self._runner, self._results, self._stop),
                 kwargs=dict(shared=self.workers > 1, poll_s=poll_s),
             )
@@ -126,7 +143,9 @@ class Pipeline(Closing):
             thread.start()
         logger.debug(
             "pipeline started: policy=%s batch_size=%d workers=%d",
-            "newest-frame" if self.drop_stale else "every-frame", self.batch_size, self.workers,
+            "newest-frame" if self.drop_stale else "every-frame",
+            self.batch_size,
+            self.workers,
         )
         return self
 
@@ -190,9 +209,13 @@ class Pipeline(Closing):
                 return End(0)
             waited += poll_s
             if limit_s is not None and waited >= limit_s:
-                return End(0, Failure(
-                    "pipeline", TimeoutError(f"no result within {limit_s:.1f} s; is the source stalled?"),
-                ))
+                return End(
+                    0,
+                    Failure(
+                        "pipeline",
+                        TimeoutError(f"no result within {limit_s:.1f} s; is the source stalled?"),
+                    ),
+                )
             if not any(thread.is_alive() for thread in self._threads) and self._results.empty():
                 # Workers always send an End; this only guards a bug.
                 return End(0, Failure("pipeline", RuntimeError("worker threads ended without a result")))

@@ -27,8 +27,13 @@ def put_until_stopped(q: queue.Queue[_T], item: _T, stop: threading.Event, poll_
 
 
 def put_newest(
-    q: queue.Queue[_T], item: _T, stop: threading.Event, poll_s: float, dropped: SharedCounter,
-    *, is_frame: type,
+    q: queue.Queue[_T],
+    item: _T,
+    stop: threading.Event,
+    poll_s: float,
+    dropped: SharedCounter,
+    *,
+    is_frame: type,
 ) -> bool:
     """Put ``item``, replacing (and counting in ``dropped``) a stale frame the consumer has not taken.
 

@@ -14,7 +14,11 @@ def available_cores() -> int:
 
 
 def plan_workers(
-    *, live: bool, on_cpu: bool, workers: int | None = None, threads: int | None = None,
+    *,
+    live: bool,
+    on_cpu: bool,
+    workers: int | None = None,
+    threads: int | None = None,
     cores: int | None = None,
 ) -> tuple[int, int | None]:
     """Inference threads and ONNX Runtime intra-op threads per thread for a run.

@@ -1,6 +1,6 @@
 """The distraction alert drawn on a frame: a red border and a red banner.
 
-``draw_alert`` is meant to go on top of :func:`drivercam.overlay.render_overlay`:
+``draw_alert`` is meant to go on top of :func:`drivercam.render.overlay.render_overlay`:
 the border frames the whole picture and the banner sits along the bottom
 edge (or the top), where it hides neither the driver nor the label banner.
 """
@@ -80,7 +80,9 @@ def draw_alert(
 
     thickness = max(1, round(short / 240))
     pad = max(2, round(0.02 * short))
-    text, scale = _fit_text(format_alert(label, max(0.0, float(elapsed_s))), w - 2 * border - 2 * pad, short / 400, thickness)
+    text, scale = _fit_text(
+        format_alert(label, max(0.0, float(elapsed_s))), w - 2 * border - 2 * pad, short / 400, thickness
+    )
     (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, scale, thickness)
     banner_h = min(h - 2 * border, text_h + baseline + 2 * pad)
     y0 = h - border - banner_h if position == "bottom" else border

@@ -37,13 +37,25 @@ class FrameRenderer:
         return heatmap_for_frame(prediction.cams, cam_class, result.frame.image.shape, options.colormap)
 
     def draw(
-        self, result: Result, heat: np.ndarray | None, *, fps: float | None = None, dropped: int | None = None,
+        self,
+        result: Result,
+        heat: np.ndarray | None,
+        *,
+        fps: float | None = None,
+        dropped: int | None = None,
     ) -> np.ndarray:
         """Blend ``heat`` (from :meth:`heatmap`) and draw the label, bars and HUD."""
         prediction = result.prediction
         return render_overlay(
-            result.frame.image, prediction.probs, prediction.cams, self.labels, self.options,
-            fps=fps, inference_ms=result.inference_ms, dropped=dropped, heat=heat,
+            result.frame.image,
+            prediction.probs,
+            prediction.cams,
+            self.labels,
+            self.options,
+            fps=fps,
+            inference_ms=result.inference_ms,
+            dropped=dropped,
+            heat=heat,
         )
 
     def __call__(self, result: Result, *, fps: float | None = None, dropped: int | None = None) -> np.ndarray:

@@ -12,10 +12,9 @@ import numpy as np
 from drivercam.render.cam import normalize_cam, select_cam
 
 COLORMAPS: dict[str, int] = {
-    name[len("COLORMAP_") :].lower(): int(getattr(cv2, name))
-    for name in dir(cv2)
-    if name.startswith("COLORMAP_")
+    name[len("COLORMAP_") :].lower(): int(getattr(cv2, name)) for name in dir(cv2) if name.startswith("COLORMAP_")
 }
+
 
 def check_image(image: np.ndarray, name: str = "frame") -> None:
     if not isinstance(image, np.ndarray):
@@ -56,7 +55,6 @@ def blend_heatmap(frame: np.ndarray, heat_bgr: np.ndarray, alpha: float) -> np.n
     if alpha == 1.0:
         return heat_bgr.copy()
     return cv2.addWeighted(heat_bgr, float(alpha), frame, 1.0 - float(alpha), 0.0)
-
 
 
 def heatmap_for_frame(

@@ -62,9 +62,7 @@ class OverlayOptions:
         if not isinstance(self.colormap, str):
             raise TypeError(f"colormap must be a str, got {type(self.colormap).__name__}")
         if self.colormap.lower() not in COLORMAPS:
-            raise ValueError(
-                f"unknown colormap {self.colormap!r}; choose one of {', '.join(sorted(COLORMAPS))}"
-            )
+            raise ValueError(f"unknown colormap {self.colormap!r}; choose one of {', '.join(sorted(COLORMAPS))}")
         object.__setattr__(self, "colormap", self.colormap.lower())
         if self.cam_class is not None:
             if isinstance(self.cam_class, bool) or not isinstance(self.cam_class, int):
@@ -93,9 +91,7 @@ class _Style:
         )
 
     def text_size(self, text: str, scale: float | None = None) -> tuple[int, int, int]:
-        (w, h), baseline = cv2.getTextSize(
-            text, _FONT, self.scale if scale is None else scale, self.thickness
-        )
+        (w, h), baseline = cv2.getTextSize(text, _FONT, self.scale if scale is None else scale, self.thickness)
         return w, h, baseline
 
 
@@ -118,15 +114,11 @@ def _fit(style: _Style, text: str, max_width: int) -> str:
     return ""
 
 
-def _put(
-    image: np.ndarray, style: _Style, text: str, x: int, baseline_y: int, color: tuple[int, int, int]
-) -> None:
+def _put(image: np.ndarray, style: _Style, text: str, x: int, baseline_y: int, color: tuple[int, int, int]) -> None:
     cv2.putText(image, text, (x, baseline_y), _FONT, style.scale, color, style.thickness, cv2.LINE_AA)
 
 
-def _draw_label_into(
-    image: np.ndarray, style: _Style, label: str, confidence: float, subtitle: str | None
-) -> int:
+def _draw_label_into(image: np.ndarray, style: _Style, label: str, confidence: float, subtitle: str | None) -> int:
     """Banner across the top; returns its height in pixels."""
     w = image.shape[1]
     m = style.margin
@@ -214,9 +206,7 @@ def _check_scores(probs: np.ndarray, labels: Sequence[str]) -> np.ndarray:
     return probs
 
 
-def draw_label(
-    image: np.ndarray, label: str, confidence: float, *, subtitle: str | None = None
-) -> np.ndarray:
+def draw_label(image: np.ndarray, label: str, confidence: float, *, subtitle: str | None = None) -> np.ndarray:
     """Return a copy of ``image`` with a banner: ``label  NN%`` (and an optional second line)."""
     check_image(image, "image")
     out = image.copy()

@@ -1,4 +1,4 @@
-"""Context-manager plumbing and error wording shared by every sink."""
+"""Context-manager plumbing shared by every sink."""
 
 from __future__ import annotations
 
@@ -7,8 +7,3 @@ from drivercam._closing import Closing
 
 class _SinkBase(Closing):
     """Context-manager plumbing shared by every sink."""
-
-
-def _reason(exc: BaseException) -> str:
-    strerror = getattr(exc, "strerror", None)
-    return str(strerror) if strerror else str(exc)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -45,7 +45,13 @@ class EventLog:
         ...     log.record(tracker.finish())
     """
 
-    def __init__(self, path: str | os.PathLike[str], snapshot_dir: str | os.PathLike[str] | None = None, *, jpeg_quality: int = 90) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        snapshot_dir: str | os.PathLike[str] | None = None,
+        *,
+        jpeg_quality: int = 90,
+    ) -> None:
         if not 1 <= jpeg_quality <= 100:
             raise ValueError(f"jpeg_quality must be in 1..100, got {jpeg_quality!r}")
         self.path = Path(path)
@@ -56,9 +62,11 @@ class EventLog:
         try:
             if self.snapshot_dir is not None:
                 self.snapshot_dir.mkdir(parents=True, exist_ok=True)
-            self._file: IO[str] | None = open(self.path, "w", encoding="utf-8")
+            self._file: IO[str] | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
         except OSError as e:
-            raise SinkError(f"could not create event log {str(self.path)!r}: {e.strerror}; check the folder exists and is writable") from e
+            raise SinkError(
+                f"could not create event log {str(self.path)!r}: {e.strerror}; check the folder exists and is writable"
+            ) from e
 
     def record(
         self,
@@ -82,7 +90,12 @@ class EventLog:
         """
         if self._file is None:
             raise SinkError(f"event log {str(self.path)!r} is closed")
-        if image is not None and frame_index is not None and frame_index == peak_frame_index and self.snapshot_dir is not None:
+        if (
+            image is not None
+            and frame_index is not None
+            and frame_index == peak_frame_index
+            and self.snapshot_dir is not None
+        ):
             self._peak = (frame_index, np.array(image, copy=True))
         written: list[dict[str, Any]] = []
         for event in events:
@@ -109,7 +122,10 @@ class EventLog:
         target = self.snapshot_dir / f"episode_{episode.id:04d}.jpg"
         ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
         if not ok:
-            raise SinkError(f"could not encode the snapshot of episode {episode.id} (image {image.dtype} {image.shape}); pass a BGR uint8 frame")
+            raise SinkError(
+                f"could not encode the snapshot of episode {episode.id} (image {image.dtype} {image.shape}); "
+                "pass a BGR uint8 frame"
+            )
         try:
             target.write_bytes(buf.tobytes())
         except OSError as e:
@@ -134,7 +150,9 @@ class EventLog:
     def __enter__(self) -> EventLog:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 

@@ -10,8 +10,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from drivercam.errors import SinkError
-from drivercam.sinks._common import _reason, _SinkBase
+from drivercam.errors import SinkError, reason
+from drivercam.sinks._common import _SinkBase
 from drivercam.types import Result
 
 
@@ -57,7 +57,7 @@ class PredictionLog(_SinkBase):
             self._file: IO[str] | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
             raise SinkError(
-                f"cannot write prediction log {str(self.path)!r}: {_reason(exc)}; "
+                f"cannot write prediction log {str(self.path)!r}: {reason(exc)}; "
                 "check that the folder exists and is writable"
             ) from exc
         self.records_written = 0
@@ -75,7 +75,7 @@ class PredictionLog(_SinkBase):
             self._file.write(line + "\n")
             self._file.flush()
         except OSError as exc:
-            raise SinkError(f"could not write to {str(self.path)!r}: {_reason(exc)}") from exc
+            raise SinkError(f"could not write to {str(self.path)!r}: {reason(exc)}") from exc
         self.records_written += 1
 
     def close(self) -> None:

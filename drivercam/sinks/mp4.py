@@ -13,8 +13,8 @@ import av
 import cv2
 import numpy as np
 
-from drivercam.errors import SinkError
-from drivercam.sinks._common import _reason, _SinkBase
+from drivercam.errors import SinkError, reason
+from drivercam.sinks._common import _SinkBase
 
 logger = logging.getLogger(__name__)
 
@@ -130,20 +130,22 @@ class Mp4Sink(_SinkBase):
             self._abort()
             if not copying_audio:
                 raise SinkError(
-                    f"cannot write video {str(self.path)!r}: {_reason(exc)}; "
+                    f"cannot write video {str(self.path)!r}: {reason(exc)}; "
                     "check that the folder exists and is writable"
                 ) from exc
             # The container may refuse that audio codec: keep the video at least.
             logger.warning(
                 "cannot copy the audio of %s into %s (%s); the output will be silent",
-                audio_path, self.path, _reason(exc),
+                audio_path,
+                self.path,
+                reason(exc),
             )
             try:
                 self._open(None)
             except (av.FFmpegError, OSError, ValueError) as exc2:
                 self._abort()
                 raise SinkError(
-                    f"cannot write video {str(self.path)!r}: {_reason(exc2)}; "
+                    f"cannot write video {str(self.path)!r}: {reason(exc2)}; "
                     "check that the folder exists and is writable"
                 ) from exc2
         except SinkError:
@@ -159,13 +161,9 @@ class Mp4Sink(_SinkBase):
         if suffix in ("", ".mp4", ".m4v", ".mov"):
             options = _FRAGMENTED_OPTIONS if self.fragmented else {"movflags": "+faststart"}
         try:
-            self._container = av.open(
-                str(self.path), "w", format="mp4" if suffix == "" else None, options=options
-            )
+            self._container = av.open(str(self.path), "w", format="mp4" if suffix == "" else None, options=options)
         except ValueError as exc:  # FFmpeg knows no container for this suffix
-            raise SinkError(
-                f"cannot write video {str(self.path)!r}: {_reason(exc)}; use a .mp4 path"
-            ) from exc
+            raise SinkError(f"cannot write video {str(self.path)!r}: {reason(exc)}; use a .mp4 path") from exc
         stream = self._container.add_stream(codec, rate=Fraction(self.fps).limit_denominator(1001))
         if not isinstance(stream, av.VideoStream):
             raise SinkError(f"{codec!r} is not a video encoder; use codec='libx264'")
@@ -228,7 +226,7 @@ class Mp4Sink(_SinkBase):
             if self._audio is not None:
                 self._audio.copy_until(self._container, self._end_s())
         except (av.FFmpegError, OSError) as exc:
-            raise SinkError(f"could not write to video {str(self.path)!r}: {_reason(exc)}") from exc
+            raise SinkError(f"could not write to video {str(self.path)!r}: {reason(exc)}") from exc
 
     def _end_s(self) -> float:
         """End time of the last frame written, in seconds."""
@@ -242,7 +240,11 @@ class Mp4Sink(_SinkBase):
             if not self._warned_size:
                 logger.warning(
                     "frame is %dx%d but %s was opened for %dx%d; letterboxing",
-                    w, h, self.path, self.width, self.height,
+                    w,
+                    h,
+                    self.path,
+                    self.width,
+                    self.height,
                 )
                 self._warned_size = True
             image = letterbox(image, self.width, self.height)
@@ -269,7 +271,7 @@ class Mp4Sink(_SinkBase):
             self._container.close()
         except (av.FFmpegError, OSError) as exc:
             self._abort()
-            raise SinkError(f"could not finish video {str(self.path)!r}: {_reason(exc)}") from exc
+            raise SinkError(f"could not finish video {str(self.path)!r}: {reason(exc)}") from exc
         finally:
             if self._audio is not None:
                 self._audio.close()
@@ -313,9 +315,7 @@ class _AudioCopy:
         try:
             source = av.open(str(path), "r")
         except (av.FFmpegError, OSError) as exc:
-            raise SinkError(
-                f"cannot read audio from {str(path)!r}: {_reason(exc)}; check the input path"
-            ) from exc
+            raise SinkError(f"cannot read audio from {str(path)!r}: {reason(exc)}; check the input path") from exc
         if not source.streams.audio:
             logger.info("%s has no audio track; the output will be silent", path)
             source.close()
@@ -325,8 +325,12 @@ class _AudioCopy:
             out_stream = output.add_stream_from_template(in_stream)
         except (av.FFmpegError, ValueError) as exc:
             source.close()
-            logger.warning("cannot copy the %s audio of %s into MP4 (%s); the output will be silent",
-                           in_stream.codec_context.name, path, exc)
+            logger.warning(
+                "cannot copy the %s audio of %s into MP4 (%s); the output will be silent",
+                in_stream.codec_context.name,
+                path,
+                exc,
+            )
             return None
         return cls(path, source, in_stream, out_stream)
 
@@ -343,7 +347,7 @@ class _AudioCopy:
                     self._packets = None
                     return
                 except (av.FFmpegError, OSError) as exc:
-                    logger.warning("audio of %s ends early: %s", self.path, _reason(exc))
+                    logger.warning("audio of %s ends early: %s", self.path, reason(exc))
                     self._packets = None
                     return
             if packet.pts is None or packet.size == 0:

@@ -62,8 +62,14 @@ class RunOutputs(Closing):
     def _open_video(self, width: int, height: int) -> None:
         assert self.video_path is not None
         self._video = self._stack.enter_context(
-            Mp4Sink(self.video_path, width=width, height=height, fps=self.fps, audio_from=self.audio_from,
-                    fragmented=self.fragmented)
+            Mp4Sink(
+                self.video_path,
+                width=width,
+                height=height,
+                fps=self.fps,
+                audio_from=self.audio_from,
+                fragmented=self.fragmented,
+            )
         )
 
     def write(self, image: np.ndarray, time_s: float, record: dict[str, Any] | None = None) -> None:

@@ -16,7 +16,6 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from drivercam.errors import SinkError
 from drivercam.events import Episode, class_durations
@@ -118,8 +117,10 @@ def _timeline_svg(
     parts = [
         f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W:.0f} {_H:.0f}" '
         f'role="img" aria-label="timeline of driver activity and distraction episodes">',
-        f'<text x="{_LEFT - 8}" y="{_ACT_Y + _LANE_H / 2 + 5}" text-anchor="end" font-size="13" fill="#444">Activity</text>',
-        f'<text x="{_LEFT - 8}" y="{_EP_Y + _LANE_H / 2 + 5}" text-anchor="end" font-size="13" fill="#444">Episodes</text>',
+        f'<text x="{_LEFT - 8}" y="{_ACT_Y + _LANE_H / 2 + 5}" text-anchor="end" font-size="13" '
+        'fill="#444">Activity</text>',
+        f'<text x="{_LEFT - 8}" y="{_EP_Y + _LANE_H / 2 + 5}" text-anchor="end" font-size="13" '
+        'fill="#444">Episodes</text>',
         f'<rect x="{_LEFT}" y="{_ACT_Y}" width="{plot_w}" height="{_LANE_H}" fill="#eceff1"/>',
         f'<rect x="{_LEFT}" y="{_EP_Y}" width="{plot_w}" height="{_LANE_H}" fill="#eceff1"/>',
     ]
@@ -148,7 +149,8 @@ def _timeline_svg(
         for t in ep.alert_times_s:
             xa = x(t)
             parts.append(
-                f'<path class="alert" d="M{xa - 6:.2f},{_EP_Y - 13} L{xa + 6:.2f},{_EP_Y - 13} L{xa:.2f},{_EP_Y - 2} Z" '
+                f'<path class="alert" d="M{xa - 6:.2f},{_EP_Y - 13} L{xa + 6:.2f},{_EP_Y - 13} '
+                f'L{xa:.2f},{_EP_Y - 2} Z" '
                 f'fill="#d50000"><title>alert at {_fmt_time(t)} (episode #{ep.id})</title></path>'
             )
     step = _tick_step(span)
@@ -245,7 +247,7 @@ def write_report(
     if episodes:
         verdict = (
             f'<div class="verdict bad">{len(episodes)} distraction episode{"s" if len(episodes) != 1 else ""}, '
-            f'{n_alerts} alert{"s" if n_alerts != 1 else ""} &middot; distracted {distracted:.1f} s '
+            f"{n_alerts} alert{'s' if n_alerts != 1 else ''} &middot; distracted {distracted:.1f} s "
             f"of {duration_s:.1f} s ({share:.0f} %)</div>"
         )
     else:
@@ -269,7 +271,8 @@ def write_report(
     class_rows = "".join(
         f'<tr><td><i class="sw" style="background:{class_color(c)}"></i>{esc(labels[c])}</td>'
         f'<td class="n">{seconds[c]:.1f} s</td><td class="n">{100 * seconds[c] / total:.1f} %</td>'
-        f'<td><span class="bar" style="width:{300 * seconds[c] / total:.0f}px;background:{class_color(c)}"></span></td></tr>'
+        f'<td><span class="bar" style="width:{300 * seconds[c] / total:.0f}px;'
+        f'background:{class_color(c)}"></span></td></tr>'
         for c in range(len(labels))
         if seconds[c] > 0
     )
@@ -326,6 +329,7 @@ episode times count from the first distracted frame.</footer>
     try:
         out.write_text(doc, encoding="utf-8")
     except OSError as e:
-        raise SinkError(f"could not write report {str(out)!r}: {e.strerror}; check the folder exists and is writable") from e
+        raise SinkError(
+            f"could not write report {str(out)!r}: {e.strerror}; check the folder exists and is writable"
+        ) from e
     return out
-

@@ -15,15 +15,20 @@ from typing import Any
 import cv2
 import numpy as np
 
-from drivercam.errors import SinkError
+from drivercam.errors import SinkError, describe
 from drivercam.sinks._common import _SinkBase
 
 logger = logging.getLogger(__name__)
 
 _QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27: Esc
 _NO_WINDOW_FIX = "use --no-window (and -o out.mp4 to keep the video)"
-_SYSTEM_FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation",
-                     "/usr/share/fonts/TTF", "/usr/share/fonts/truetype", "/usr/share/fonts")
+_SYSTEM_FONT_DIRS = (
+    "/usr/share/fonts/truetype/dejavu",
+    "/usr/share/fonts/truetype/liberation",
+    "/usr/share/fonts/TTF",
+    "/usr/share/fonts/truetype",
+    "/usr/share/fonts",
+)
 
 
 def system_font_dir() -> str | None:
@@ -39,7 +44,9 @@ def use_system_fonts() -> None:
 
     OpenCV's Linux wheels set ``QT_QPA_FONTDIR`` to a folder they do not ship,
     and Qt then prints a two-line warning each time it draws text. Qt reads the
-    variable when the first window opens, so call this before that.
+    variable when the first window opens, so call this before that. This is the
+    one place the library touches the environment: it writes the variable Qt
+    reads, for this process only, and only when the folder it names is missing.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -112,7 +119,7 @@ class WindowSink(_SinkBase):
         try:
             self._gui.namedWindow(title, cv2.WINDOW_NORMAL)
         except cv2.error as exc:
-            raise SinkError(f"cannot open a window: {_first_line(exc)}; {_NO_WINDOW_FIX}") from exc
+            raise SinkError(f"cannot open a window: {describe(exc, line='last')}; {_NO_WINDOW_FIX}") from exc
 
     def show(self, image: np.ndarray) -> bool:
         """Display ``image``; False when the user pressed q or Esc or closed the window."""
@@ -129,7 +136,7 @@ class WindowSink(_SinkBase):
             return bool(self._gui.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1)
         except cv2.error as exc:
             raise SinkError(
-                f"cannot show window {self.title!r}: {_first_line(exc)}; {_NO_WINDOW_FIX}"
+                f"cannot show window {self.title!r}: {describe(exc, line='last')}; {_NO_WINDOW_FIX}"
             ) from exc
 
     def close(self) -> None:
@@ -142,8 +149,3 @@ class WindowSink(_SinkBase):
             self._gui.waitKey(1)  # let the GUI process the close
         except cv2.error as exc:
             logger.debug("destroying window %r: %s", self.title, exc)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[-1].strip() if text else type(exc).__name__

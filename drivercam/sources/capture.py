@@ -37,9 +37,7 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def _open_capture(
-    factory: CaptureFactory, args: tuple[Any, ...], timeout_s: float, what: str
-) -> Any:
+def _open_capture(factory: CaptureFactory, args: tuple[Any, ...], timeout_s: float, what: str) -> Any:
     """Call ``factory(*args)`` in a helper thread and wait at most ``timeout_s``.
 
     Some backends block for a long time on an absent device or unreachable
@@ -113,9 +111,7 @@ class _CaptureSource(_SourceBase):
         if reconnect_attempts < 0:
             raise ValueError(f"reconnect_attempts must be >= 0, got {reconnect_attempts!r}")
         if backoff_s < 0 or max_backoff_s < backoff_s:
-            raise ValueError(
-                f"need 0 <= backoff_s <= max_backoff_s, got {backoff_s!r} and {max_backoff_s!r}"
-            )
+            raise ValueError(f"need 0 <= backoff_s <= max_backoff_s, got {backoff_s!r} and {max_backoff_s!r}")
         for name, value in (("width", width), ("height", height), ("fps", fps)):
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be > 0, got {value!r}")
@@ -160,9 +156,7 @@ class _CaptureSource(_SourceBase):
                 cap.set(prop, float(value))
         got_w, got_h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         if (width is not None and got_w != width) or (height is not None and got_h != height):
-            logger.warning(
-                "%s: asked for %sx%s, got %dx%d", self._what, width, height, got_w, got_h
-            )
+            logger.warning("%s: asked for %sx%s, got %dx%d", self._what, width, height, got_w, got_h)
         # Cached so the properties never wait on a read blocked in another thread.
         self._size = (got_w, got_h)
         self._reported_fps = float(cap.get(cv2.CAP_PROP_FPS))
@@ -243,7 +237,10 @@ class _CaptureSource(_SourceBase):
         for attempt in range(1, self._reconnect_attempts + 1):
             logger.warning(
                 "%s stopped delivering frames; reconnect %d/%d in %.2f s",
-                self._what, attempt, self._reconnect_attempts, delay,
+                self._what,
+                attempt,
+                self._reconnect_attempts,
+                delay,
             )
             self._release()
             self._sleep(delay)

@@ -64,9 +64,7 @@ class ImageFolderSource(_SourceBase):
             paths = [p for p in paths if _is_image(p)]
             where = f"glob {spec!r}"
         if not paths:
-            raise SourceError(
-                f"{where} has no images ({' '.join(sorted(IMAGE_SUFFIXES))}); check the path"
-            )
+            raise SourceError(f"{where} has no images ({' '.join(sorted(IMAGE_SUFFIXES))}); check the path")
         self.paths: list[Path] = sorted(paths, key=natural_key)
         self._fps = float(fps)
         self._next = 0

@@ -54,10 +54,7 @@ class CameraSource(_CaptureSource):
     ) -> None:
         if isinstance(index_or_device, bool) or not isinstance(index_or_device, (int, str)):
             raise TypeError(f"camera must be an int index or a device path, got {index_or_device!r}")
-        if isinstance(index_or_device, int):
-            other = "1" if index_or_device == 0 else "0"
-        else:
-            other = "0"
+        other = ("1" if index_or_device == 0 else "0") if isinstance(index_or_device, int) else "0"
         super().__init__(
             index_or_device,
             what=f"camera {index_or_device}",
@@ -140,4 +137,4 @@ class StreamSource(_CaptureSource):
         self._finite_count = count if count > 0 else None
 
     def __repr__(self) -> str:
-        return f"StreamSource({self._what[len('stream '):]!r})"
+        return f"StreamSource({self._what[len('stream ') :]!r})"

@@ -11,7 +11,7 @@ from typing import Any
 
 import av
 
-from drivercam.errors import SourceError
+from drivercam.errors import SourceError, reason
 from drivercam.sources._common import _SourceBase
 from drivercam.types import Frame
 
@@ -41,21 +41,17 @@ class VideoFileSource(_SourceBase):
         if not self.path.exists():
             raise SourceError(f"video file not found: {str(self.path)!r}; check the path")
         if self.path.is_dir():
-            raise SourceError(
-                f"{str(self.path)!r} is a folder, not a video file; pass it as an image folder"
-            )
+            raise SourceError(f"{str(self.path)!r} is a folder, not a video file; pass it as an image folder")
         try:
             self._container = av.open(str(self.path), "r")
         except av.FFmpegError as exc:
             raise SourceError(
-                f"could not open {str(self.path)!r} as a video ({_ffmpeg_reason(exc)}); "
+                f"could not open {str(self.path)!r} as a video ({reason(exc)}); "
                 "is it a video file, and complete? (an MP4 cut off while recording has no index)"
             ) from exc
         if not self._container.streams.video:
             self._container.close()
-            raise SourceError(
-                f"{str(self.path)!r} has no video stream; give a video file (e.g. .mp4, .mkv, .avi)"
-            )
+            raise SourceError(f"{str(self.path)!r} has no video stream; give a video file (e.g. .mp4, .mkv, .avi)")
         self._stream = self._container.streams.video[0]
         if threads:
             self._stream.thread_type = "AUTO"
@@ -64,9 +60,7 @@ class VideoFileSource(_SourceBase):
         self._width = int(ctx.width)
         self._height = int(ctx.height)
         self._fps = _stream_fps(self._stream)
-        self._frame_count, self._count_exact = _stream_frame_count(
-            self._stream, self._container, self._fps
-        )
+        self._frame_count, self._count_exact = _stream_frame_count(self._stream, self._container, self._fps)
         start = self._container.start_time
         self._origin_s = float(start) / av.time_base if start is not None else 0.0
         self._frames: Iterator[av.VideoFrame] | None = self._decode()
@@ -176,17 +170,16 @@ class VideoFileSource(_SourceBase):
             self._error = (
                 f"decoded {self._index} of {about} frames of {str(self.path)!r}; "
                 f"{self._bad_packets} damaged packet(s) skipped "
-                f"({_ffmpeg_reason(self._last_decode_error or ValueError('unknown'))})"
+                f"({reason(self._last_decode_error or ValueError('unknown'))})"
             )
         elif self._last_decode_error is not None:
             self._error = (
                 f"decoded {self._index} of {about} frames of {str(self.path)!r}; reading stopped: "
-                f"{_ffmpeg_reason(self._last_decode_error)}"
+                f"{reason(self._last_decode_error)}"
             )
         elif short:
             self._error = (
-                f"decoded {self._index} of {about} frames of {str(self.path)!r}; "
-                "the file is truncated or damaged"
+                f"decoded {self._index} of {about} frames of {str(self.path)!r}; the file is truncated or damaged"
             )
         if self._error is not None:
             logger.warning("%s", self._error)
@@ -205,12 +198,6 @@ class VideoFileSource(_SourceBase):
             f"VideoFileSource({str(self.path)!r}, {self.width}x{self.height}, "
             f"fps={self._fps:.3f}, frames={self._frame_count})"
         )
-
-
-def _ffmpeg_reason(exc: BaseException) -> str:
-    """The human part of a PyAV error, without errno noise."""
-    strerror = getattr(exc, "strerror", None)
-    return str(strerror) if strerror else str(exc)
 
 
 def _stream_fps(stream: Any) -> float:

@@ -1,4 +1,4 @@
-"""Tests of drivercam bench: statistics on fake clocks, JSON report, devices, tiny real runs."""
+"""Tests for drivercam.bench.runner: tiny real runs of the pipeline, timed stage by stage."""
 
 from __future__ import annotations
 
@@ -64,8 +64,7 @@ def test_run_one_batched_skips_warmup_frames_and_warmup_batches(tiny: TinyModel)
 
 def test_run_one_live_reports_frame_age_and_drops(tiny: TinyModel) -> None:
     settings = BenchSettings(frames=12, warmup=1, encode=False)
-    result = run_one(tiny.path, "cpu", lambda: SyntheticSource(64, 48, fps=200.0, live=True),
-                           settings, pace=True)
+    result = run_one(tiny.path, "cpu", lambda: SyntheticSource(64, 48, fps=200.0, live=True), settings, pace=True)
     assert result["live"] is True
     assert "encode" not in result["stages"]
     assert result["frame_age"]["count"] == 12

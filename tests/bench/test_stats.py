@@ -1,4 +1,4 @@
-"""Tests of drivercam bench: statistics on fake clocks, JSON report, devices, tiny real runs."""
+"""Tests for drivercam.bench.stats: percentiles on hand-computed samples."""
 
 from __future__ import annotations
 

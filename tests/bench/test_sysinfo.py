@@ -1,4 +1,4 @@
-"""Tests of drivercam bench: statistics on fake clocks, JSON report, devices, tiny real runs."""
+"""Tests for drivercam.bench.sysinfo: machine facts parsed from /proc and nvidia-smi output."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ def test_machine_info_parsers(tmp_path: Path) -> None:
     meminfo.write_text("MemTotal:       2097152 kB\nMemFree: 1 kB\n")
     assert sysinfo.memory_total_mb(meminfo) == 2048.0
     text = "NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB\n"
-    assert sysinfo.parse_nvidia_smi(text) == [{"name": "NVIDIA H100 80GB HBM3", "driver": "550.54.15",
-                                               "memory": "81559 MiB"}]
+    assert sysinfo.parse_nvidia_smi(text) == [
+        {"name": "NVIDIA H100 80GB HBM3", "driver": "550.54.15", "memory": "81559 MiB"}
+    ]
 
 
 def test_gpus_asks_nvidia_smi_only_when_on_path() -> None:

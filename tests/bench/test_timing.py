@@ -1,4 +1,4 @@
-"""Tests of drivercam bench: statistics on fake clocks, JSON report, devices, tiny real runs."""
+"""Tests for drivercam.bench.timing: the stage timer on fake clocks."""
 
 from __future__ import annotations
 

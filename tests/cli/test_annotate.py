@@ -1,4 +1,4 @@
-"""End-to-end tests of the drivercam command line, on tiny real models and clips."""
+"""Tests for drivercam.cli.annotate, end to end on tiny real models and clips."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from drivercam.cli.main import main
 # -- annotate ---------------------------------------------------------------------
 
 
-def test_annotate_clip_keeps_frames_timing_and_audio(files: dict[str, Path], tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_annotate_clip_keeps_frames_timing_and_audio(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out.mp4"
     jsonl = tmp_path / "pred.jsonl"
-    code = main(["annotate", str(files["clip"]), "-o", str(out), "--predictions", str(jsonl),
-                 "--model", str(files["model"])])
+    code = main(
+        ["annotate", str(files["clip"]), "-o", str(out), "--predictions", str(jsonl), "--model", str(files["model"])]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert captured.err == ""  # not a TTY: no progress bar
@@ -61,15 +63,30 @@ def test_annotate_with_several_inference_threads_writes_the_same_predictions_in_
     records = {}
     for workers in (1, 3):
         jsonl = tmp_path / f"pred-{workers}.jsonl"
-        code = main(["annotate", str(files["clip"]), "-o", str(tmp_path / f"out-{workers}.mp4"), "--predictions",
-                     str(jsonl), "--model", str(files["model"]), "--threads", "1", "--workers", str(workers)])
+        code = main(
+            [
+                "annotate",
+                str(files["clip"]),
+                "-o",
+                str(tmp_path / f"out-{workers}.mp4"),
+                "--predictions",
+                str(jsonl),
+                "--model",
+                str(files["model"]),
+                "--threads",
+                "1",
+                "--workers",
+                str(workers),
+            ]
+        )
         assert code == 0, capsys.readouterr().err
         records[workers] = read_jsonl(jsonl)
         assert video_info(tmp_path / f"out-{workers}.mp4")["frames"] == CLIP_FRAMES
     assert [r["frame"] for r in records[3]] == list(range(CLIP_FRAMES))
     for one, three in zip(records[1], records[3], strict=True):
         assert {k: v for k, v in one.items() if k != "inference_ms"} == {
-            k: v for k, v in three.items() if k != "inference_ms"}
+            k: v for k, v in three.items() if k != "inference_ms"
+        }
 
 
 def test_annotate_image_folder_logs_image_paths_in_natural_order(
@@ -77,8 +94,21 @@ def test_annotate_image_folder_logs_image_paths_in_natural_order(
 ) -> None:
     out = tmp_path / "folder.mp4"
     jsonl = tmp_path / "folder.jsonl"
-    code = main(["annotate", str(files["folder"]), "-o", str(out), "--predictions", str(jsonl),
-                 "--model", str(files["model"]), "--no-heatmap", "--top-k", "2"])
+    code = main(
+        [
+            "annotate",
+            str(files["folder"]),
+            "-o",
+            str(out),
+            "--predictions",
+            str(jsonl),
+            "--model",
+            str(files["model"]),
+            "--no-heatmap",
+            "--top-k",
+            "2",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     records = read_jsonl(jsonl)
     assert [Path(str(r["source"])).name for r in records] == [f"img_{n}.png" for n in range(1, 13)]
@@ -99,18 +129,35 @@ def test_annotate_image_folder_skips_an_unreadable_image_and_says_so(
     assert video_info(out)["frames"] == 3
 
 
-def test_annotate_max_frames_and_cam_class_by_label(files: dict[str, Path], tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_annotate_max_frames_and_cam_class_by_label(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "short.mp4"
-    code = main(["annotate", str(files["clip"]), "-o", str(out), "--max-frames", "5",
-                 "--model", str(files["model"]), "--cam-class", "drinking", "--alpha", "0.7",
-                 "--colormap", "turbo"])
+    code = main(
+        [
+            "annotate",
+            str(files["clip"]),
+            "-o",
+            str(out),
+            "--max-frames",
+            "5",
+            "--model",
+            str(files["model"]),
+            "--cam-class",
+            "drinking",
+            "--alpha",
+            "0.7",
+            "--colormap",
+            "turbo",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert video_info(out)["frames"] == 5
 
 
-def test_truncated_video_writes_what_decodes_then_exits_1(files: dict[str, Path], tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_truncated_video_writes_what_decodes_then_exits_1(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     full = media.write_video(tmp_path / "full.mp4", frames=60, fps=15, faststart=True)
     cut = media.truncated_copy(full, tmp_path / "cut.mp4", keep=0.5)
     out = tmp_path / "cut_out.mp4"
@@ -147,11 +194,9 @@ def test_annotate_fragmented_writes_a_fragmented_mp4_with_every_frame(
     assert audio[fragmented] == audio[plain]
 
 
-
-
-
-def test_annotate_two_seconds_of_a_real_clip(data_dir: Path, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_annotate_two_seconds_of_a_real_clip(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     model = REPO_ROOT / "models" / "drivercam.onnx"
     if not model.is_file():
         pytest.skip(f"{model} is absent; train and export the model first")
@@ -160,8 +205,20 @@ def test_annotate_two_seconds_of_a_real_clip(data_dir: Path, tmp_path: Path,
         pytest.skip(f"{clip} is absent")
     out = tmp_path / "real.mp4"
     jsonl = tmp_path / "real.jsonl"
-    code = main(["annotate", str(clip), "-o", str(out), "--predictions", str(jsonl), "--max-frames", "30",
-                 "--model", str(model)])
+    code = main(
+        [
+            "annotate",
+            str(clip),
+            "-o",
+            str(out),
+            "--predictions",
+            str(jsonl),
+            "--max-frames",
+            "30",
+            "--model",
+            str(model),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     info = video_info(out)
     assert info["frames"] == 30 and info["size"] == (640, 480) and info["audio"] == "aac"
@@ -180,7 +237,9 @@ SCRIPT = (0, 1, 0, 6, 5, 0)
 
 
 @pytest.mark.timeout(90)
-def test_cli_annotate_writes_alerts_events_snapshots_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_annotate_writes_alerts_events_snapshots_and_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import av
     from support import media
     from support.tiny_models import make_tiny_model
@@ -195,13 +254,32 @@ def test_cli_annotate_writes_alerts_events_snapshots_and_report(tmp_path: Path, 
     out, events, report_path = tmp_path / "out.mp4", tmp_path / "events.jsonl", tmp_path / "run.html"
     # Every class counts as distraction, so the (random) tiny model is always "distracted":
     # the episode starts at 0 s and alerts at 0.5, 1.0, ..., 2.5 s whatever it predicts.
-    code = main([
-        "annotate", str(clip), "-o", str(out), "--model", str(model.path),
-        "--distraction-classes", ",".join(str(i) for i in range(10)),
-        "--onset-s", "0.2", "--warning-s", "0.5", "--cooldown-s", "0.5",
-        "--events", str(events), "--snapshots", str(tmp_path / "snaps"), "--report", str(report_path),
-        "--on-alert", f'"{sys.executable}" "{sink}"',
-    ])
+    code = main(
+        [
+            "annotate",
+            str(clip),
+            "-o",
+            str(out),
+            "--model",
+            str(model.path),
+            "--distraction-classes",
+            ",".join(str(i) for i in range(10)),
+            "--onset-s",
+            "0.2",
+            "--warning-s",
+            "0.5",
+            "--cooldown-s",
+            "0.5",
+            "--events",
+            str(events),
+            "--snapshots",
+            str(tmp_path / "snaps"),
+            "--report",
+            str(report_path),
+            "--on-alert",
+            f'"{sys.executable}" "{sink}"',
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     lines = captured.out.splitlines()
@@ -219,11 +297,16 @@ def test_cli_annotate_writes_alerts_events_snapshots_and_report(tmp_path: Path, 
     # The red alert border is in the video from the first alert on, not before.
     with av.open(str(out)) as container:
         red = [
-            bool(f.to_ndarray(format="bgr24")[:2, :, 2].mean() > 200 and f.to_ndarray(format="bgr24")[:2, :, 1].mean() < 80)
+            bool(
+                f.to_ndarray(format="bgr24")[:2, :, 2].mean() > 200
+                and f.to_ndarray(format="bgr24")[:2, :, 1].mean() < 80
+            )
             for f in container.decode(video=0)
         ]
     assert red == [i >= 8 for i in range(45)]
 
-    code = main(["annotate", str(clip), "-o", str(tmp_path / "x.mp4"), "--model", str(model.path), "--warning-s", "0.1"])
+    code = main(
+        ["annotate", str(clip), "-o", str(tmp_path / "x.mp4"), "--model", str(model.path), "--warning-s", "0.1"]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and "--warning-s" in err[0]

@@ -1,4 +1,4 @@
-"""Tests of drivercam bench: statistics on fake clocks, JSON report, devices, tiny real runs."""
+"""Tests for drivercam.cli.bench: the table and JSON a bench run writes."""
 
 from __future__ import annotations
 
@@ -14,12 +14,32 @@ from drivercam.cli.main import main
 # -- statistics -------------------------------------------------------------------
 
 
-def test_cli_bench_writes_table_and_json_schema(tiny: TinyModel, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_bench_writes_table_and_json_schema(
+    tiny: TinyModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     second = make_tiny_model(tmp_path / "tiny_b.onnx", seed=1)
     out = tmp_path / "bench.json"
-    code = main(["bench", "--synthetic", "64x48", "--frames", "4", "--warmup", "1", "--model", str(tiny.path),
-                 "--model", str(second.path), "--device", "all", "--threads", "1", "--json", str(out)])
+    code = main(
+        [
+            "bench",
+            "--synthetic",
+            "64x48",
+            "--frames",
+            "4",
+            "--warmup",
+            "1",
+            "--model",
+            str(tiny.path),
+            "--model",
+            str(second.path),
+            "--device",
+            "all",
+            "--threads",
+            "1",
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     table = capsys.readouterr().out
     assert "tiny.onnx @ cpu" in table and "tiny_b.onnx @ cpu" in table
@@ -36,16 +56,38 @@ def test_cli_bench_writes_table_and_json_schema(tiny: TinyModel, tmp_path: Path,
     for run in cpu_runs:
         assert run["providers"] == ["CPUExecutionProvider"] and run["frames"] == 4
         assert set(run["first_run"]) == {"session_create_ms", "first_inference_ms"}
-        assert set(run["stages"]["inference"]) == {"count", "median_ms", "p90_ms", "p95_ms", "p99_ms", "mean_ms",
-                                                   "min_ms", "max_ms"}
+        assert set(run["stages"]["inference"]) == {
+            "count",
+            "median_ms",
+            "p90_ms",
+            "p95_ms",
+            "p99_ms",
+            "mean_ms",
+            "min_ms",
+            "max_ms",
+        }
     assert cpu_runs[0]["model_sha256"] != cpu_runs[1]["model_sha256"]
 
 
 def test_cli_bench_on_a_video_file(tiny: TinyModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     clip = media.write_video(tmp_path / "clip.mp4", frames=10)
     out = tmp_path / "bench.json"
-    code = main(["bench", "--source", str(clip), "--frames", "50", "--warmup", "2", "--model", str(tiny.path),
-                 "--no-encode", "--json", str(out)])
+    code = main(
+        [
+            "bench",
+            "--source",
+            str(clip),
+            "--frames",
+            "50",
+            "--warmup",
+            "2",
+            "--model",
+            str(tiny.path),
+            "--no-encode",
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     run = json.loads(out.read_text())["runs"][0]
     assert run["frames"] == 8  # the clip ends before --frames

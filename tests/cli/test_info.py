@@ -1,4 +1,4 @@
-"""End-to-end tests of the drivercam command line, on tiny real models and clips."""
+"""Tests for drivercam.cli.info."""
 
 from __future__ import annotations
 

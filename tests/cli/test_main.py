@@ -1,4 +1,4 @@
-"""End-to-end tests of the drivercam command line, on tiny real models and clips."""
+"""Tests for drivercam.cli.main: exit codes, one-line errors, usage errors, Ctrl-C and SIGTERM."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from drivercam.cli.main import main
 # -- annotate ---------------------------------------------------------------------
 
 
-def test_model_from_environment_variable(files: dict[str, Path], tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_from_environment_variable(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DRIVERCAM_MODEL", str(files["model"]))
     code = main(["annotate", str(files["folder"]), "-o", str(tmp_path / "env.mp4"), "--max-frames", "2"])
     assert code == 0, capsys.readouterr().err
@@ -29,9 +29,21 @@ def test_model_from_environment_variable(files: dict[str, Path], tmp_path: Path,
 def test_python_dash_m_annotate_in_a_subprocess(files: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "sub.mp4"
     proc = subprocess.run(
-        [sys.executable, "-m", "drivercam", "annotate", str(files["clip"]), "-o", str(out),
-         "--model", str(files["model"])],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "drivercam",
+            "annotate",
+            str(files["clip"]),
+            "-o",
+            str(out),
+            "--model",
+            str(files["model"]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"annotated {CLIP_FRAMES} frames")
@@ -59,32 +71,82 @@ def _text(path: Path) -> Path:
 
 BAD_CASES = {
     "missing input": lambda f, t: ["annotate", str(t / "nope.mp4"), "-o", str(t / "o.mp4"), "--model", str(f["model"])],
-    "not a video": lambda f, t: ["annotate", str(_text(t / "notes.mp4")), "-o", str(t / "o.mp4"),
-                                 "--model", str(f["model"])],
+    "not a video": lambda f, t: [
+        "annotate",
+        str(_text(t / "notes.mp4")),
+        "-o",
+        str(t / "o.mp4"),
+        "--model",
+        str(f["model"]),
+    ],
     "missing model": lambda f, t: ["annotate", str(f["clip"]), "-o", str(t / "o.mp4"), "--model", str(t / "no.onnx")],
-    "corrupt model": lambda f, t: ["annotate", str(f["clip"]), "-o", str(t / "o.mp4"),
-                                   "--model", str(_text(t / "bad.onnx"))],
+    "corrupt model": lambda f, t: [
+        "annotate",
+        str(f["clip"]),
+        "-o",
+        str(t / "o.mp4"),
+        "--model",
+        str(_text(t / "bad.onnx")),
+    ],
     "wrong-shaped model": lambda f, t: ["info", str(_wrong_shaped_model(t / "wrong.onnx"))],
-    "unwritable output": lambda f, t: ["annotate", str(f["clip"]), "-o", str(_text(t / "file") / "sub" / "o.mp4"),
-                                       "--model", str(f["model"])],
-    "unwritable predictions": lambda f, t: ["annotate", str(f["clip"]), "-o", str(t / "o.mp4"),
-                                            "--predictions", str(_text(t / "file") / "p.jsonl"),
-                                            "--model", str(f["model"])],
+    "unwritable output": lambda f, t: [
+        "annotate",
+        str(f["clip"]),
+        "-o",
+        str(_text(t / "file") / "sub" / "o.mp4"),
+        "--model",
+        str(f["model"]),
+    ],
+    "unwritable predictions": lambda f, t: [
+        "annotate",
+        str(f["clip"]),
+        "-o",
+        str(t / "o.mp4"),
+        "--predictions",
+        str(_text(t / "file") / "p.jsonl"),
+        "--model",
+        str(f["model"]),
+    ],
     "absent camera": lambda f, t: ["live", "--source", "97", "--no-window", "--model", str(f["model"])],
-    "alpha out of range": lambda f, t: ["annotate", str(f["clip"]), "-o", str(t / "o.mp4"), "--alpha", "1.5",
-                                        "--model", str(f["model"])],
-    "unknown colormap": lambda f, t: ["annotate", str(f["clip"]), "-o", str(t / "o.mp4"), "--colormap", "rainbowish",
-                                      "--model", str(f["model"])],
-    "unknown cam class": lambda f, t: ["annotate", str(f["clip"]), "-o", str(t / "o.mp4"), "--cam-class", "yawning",
-                                       "--model", str(f["model"])],
+    "alpha out of range": lambda f, t: [
+        "annotate",
+        str(f["clip"]),
+        "-o",
+        str(t / "o.mp4"),
+        "--alpha",
+        "1.5",
+        "--model",
+        str(f["model"]),
+    ],
+    "unknown colormap": lambda f, t: [
+        "annotate",
+        str(f["clip"]),
+        "-o",
+        str(t / "o.mp4"),
+        "--colormap",
+        "rainbowish",
+        "--model",
+        str(f["model"]),
+    ],
+    "unknown cam class": lambda f, t: [
+        "annotate",
+        str(f["clip"]),
+        "-o",
+        str(t / "o.mp4"),
+        "--cam-class",
+        "yawning",
+        "--model",
+        str(f["model"]),
+    ],
     "camera given to annotate": lambda f, t: ["annotate", "0", "-o", str(t / "o.mp4"), "--model", str(f["model"])],
     "unknown device": lambda f, t: ["info", str(f["model"]), "--device", "quantum"],
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_CASES))
-def test_bad_input_exits_1_with_one_line(case: str, files: dict[str, Path], tmp_path: Path,
-                                         capfd: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_exits_1_with_one_line(
+    case: str, files: dict[str, Path], tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     argv = BAD_CASES[case](files, tmp_path)
     start = time.monotonic()
     code = main(argv)
@@ -98,10 +160,12 @@ def test_bad_input_exits_1_with_one_line(case: str, files: dict[str, Path], tmp_
     assert elapsed < 10.0
 
 
-def test_bad_input_with_verbose_shows_the_traceback(files: dict[str, Path], tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["annotate", str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "o.mp4"),
-                 "--model", str(files["model"]), "-v"])
+def test_bad_input_with_verbose_shows_the_traceback(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["annotate", str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "o.mp4"), "--model", str(files["model"]), "-v"]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "Traceback" in err
@@ -110,17 +174,37 @@ def test_bad_input_with_verbose_shows_the_traceback(files: dict[str, Path], tmp_
 
 def test_bad_input_in_a_subprocess_prints_one_line(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "drivercam", "annotate", str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "o.mp4"),
-         "--model", str(tmp_path / "missing.onnx")],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "drivercam",
+            "annotate",
+            str(tmp_path / "missing.mp4"),
+            "-o",
+            str(tmp_path / "o.mp4"),
+            "--model",
+            str(tmp_path / "missing.onnx"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 1
     assert len(error_lines(proc.stderr)) == 1
     assert proc.stderr.startswith("drivercam: error: ")
 
 
-@pytest.mark.parametrize("argv", [[], ["annotate"], ["annotate", "x.mp4"], ["live", "--max-seconds", "soon"],
-                                  ["frobnicate"], ["annotate", "x.mp4", "-o", "y.mp4", "--top-k", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["annotate"],
+        ["annotate", "x.mp4"],
+        ["live", "--max-seconds", "soon"],
+        ["frobnicate"],
+        ["annotate", "x.mp4", "-o", "y.mp4", "--top-k", "0"],
+    ],
+)
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert "usage:" in capsys.readouterr().err
@@ -143,9 +227,24 @@ def test_ctrl_c_or_sigterm_closes_a_playable_mp4(
     out = tmp_path / "interrupted.mp4"
     jsonl = tmp_path / "interrupted.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "drivercam", "live", "--source", str(clip), "--no-window",
-         "--model", str(files["model"]), "--output", str(out), "--predictions", str(jsonl)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "drivercam",
+            "live",
+            "--source",
+            str(clip),
+            "--no-window",
+            "--model",
+            str(files["model"]),
+            "--output",
+            str(out),
+            "--predictions",
+            str(jsonl),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30

@@ -1,4 +1,4 @@
-"""Tests for drivercam.pipeline: ordering, drop policy, failures, shutdown."""
+"""Tests for drivercam.model.classes: a class named by index, class id or label."""
 
 from __future__ import annotations
 

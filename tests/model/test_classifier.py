@@ -1,3 +1,5 @@
+"""Tests for drivercam.model.classifier: probabilities and CAMs against a numpy recomputation, files and threads."""
+
 from __future__ import annotations
 
 import logging
@@ -147,9 +149,7 @@ def test_directory_instead_of_file(tmp_path: Path) -> None:
         OnnxClassifier(tmp_path, device="cpu")
 
 
-def test_unreadable_file_as_reported_by_the_os(
-    tiny_model: TinyModel, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unreadable_file_as_reported_by_the_os(tiny_model: TinyModel, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(classifier_mod.os, "access", lambda path, mode: False)
     with pytest.raises(ModelError, match="is not readable; fix its permissions"):
         OnnxClassifier(tiny_model.path, device="cpu")

@@ -1,3 +1,5 @@
+"""Tests for drivercam.model.contract: models that break the contract are refused with a one-line ModelError."""
+
 from __future__ import annotations
 
 import json
@@ -101,9 +103,7 @@ def _float_input(model: onnx.ModelProto) -> None:
 
 def _reshape_images_to_48x64(model: onnx.ModelProto, declared: list[int | str]) -> None:
     """Declare ``images`` with shape ``declared`` and reshape it to (N, 48, 64, 3) inside the graph."""
-    model.graph.initializer.append(
-        onnx.numpy_helper.from_array(np.array([-1, 48, 64, 3], np.int64), "nhwc_shape")
-    )
+    model.graph.initializer.append(onnx.numpy_helper.from_array(np.array([-1, 48, 64, 3], np.int64), "nhwc_shape"))
     for node in model.graph.node:
         node.input[:] = ["images_nhwc" if n == "images" else n for n in node.input]
     model.graph.node.insert(0, helper.make_node("Reshape", ["images", "nhwc_shape"], ["images_nhwc"]))
@@ -150,9 +150,7 @@ def _symbolic_outputs(model: onnx.ModelProto) -> None:
         (_double_probs, "'probs' must be float32"),
     ],
 )
-def test_graph_breaking_the_contract(
-    tmp_path: Path, edit: Callable[[onnx.ModelProto], None], match: str
-) -> None:
+def test_graph_breaking_the_contract(tmp_path: Path, edit: Callable[[onnx.ModelProto], None], match: str) -> None:
     path = _edited(tmp_path, edit)
     with pytest.raises(ModelError, match=match) as info:
         OnnxClassifier(path, device="cpu")

@@ -1,3 +1,5 @@
+"""Tests for drivercam.model.preprocess: resizing and colour order into the model's input."""
+
 from __future__ import annotations
 
 import cv2

@@ -1,3 +1,5 @@
+"""Tests for drivercam.model.runtime: execution providers, device names and install checks."""
+
 from __future__ import annotations
 
 import subprocess
@@ -49,9 +51,7 @@ def _no_gpu_visible() -> bool:
 @pytest.mark.skipif(not _no_gpu_visible(), reason="a GPU is visible here")
 def test_auto_is_cpu_here_and_quiet() -> None:
     code = "from drivercam.model import resolve_providers, OnnxClassifier; print(resolve_providers('auto'))"
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "['CPUExecutionProvider']"
     assert done.stderr == ""  # no CUDA library-load errors sprayed on a CPU-only machine
 
@@ -89,9 +89,7 @@ def test_explicit_devices_map_to_providers(monkeypatch: pytest.MonkeyPatch, tmp_
     assert options["trt_fp16_enable"] == "True"
 
 
-def test_tensorrt_cache_defaults_under_the_home_cache(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_tensorrt_cache_defaults_under_the_home_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(runtime, "available_providers", lambda: [TENSORRT, CUDA, CPU])
     monkeypatch.setattr(runtime, "provider_works", lambda name: True)
     monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path))
@@ -135,9 +133,7 @@ def test_this_install_is_sound() -> None:
 
 
 def test_both_onnxruntime_builds_installed_is_reported() -> None:
-    with pytest.raises(
-        ModelError, match="pip uninstall -y onnxruntime onnxruntime-gpu && pip install"
-    ) as info:
+    with pytest.raises(ModelError, match="pip uninstall -y onnxruntime onnxruntime-gpu && pip install") as info:
         check_onnxruntime_install(distributions=["onnxruntime-gpu", "onnxruntime"])
     assert "\n" not in str(info.value)
 
@@ -146,8 +142,6 @@ def test_onnxruntime_import_failure_is_reported() -> None:
     def broken(name: str) -> ModuleType:
         raise ImportError("libonnxruntime.so: cannot open shared object file")
 
-    with pytest.raises(
-        ModelError, match="cannot import onnxruntime.*pip uninstall -y onnxruntime-gpu"
-    ) as info:
+    with pytest.raises(ModelError, match="cannot import onnxruntime.*pip uninstall -y onnxruntime-gpu") as info:
         check_onnxruntime_install(distributions=["onnxruntime-gpu"], import_module=broken)
     assert isinstance(info.value.__cause__, ImportError)

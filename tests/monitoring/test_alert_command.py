@@ -1,4 +1,4 @@
-"""Tests for drivercam.episodes: the episode state machine, event log, summary and alert command."""
+"""Tests for drivercam.monitoring.alert_command: a user's shell command run on alerts, in the background."""
 
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ def test_alert_command_receives_event_json_on_stdin(tmp_path: Path) -> None:
 @pytest.mark.skipif(os.name != "posix", reason="process groups are POSIX")
 def test_alert_command_kill_reaches_the_process_the_shell_started(tmp_path: Path) -> None:
     pid_file = tmp_path / "pid"
-    child = _py(f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(30)\n", tmp_path, "child")
+    child = _py(
+        f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(30)\n", tmp_path, "child"
+    )
     command = AlertCommand(f"{child}; true", timeout_s=10.0)  # a shell that does not exec the child
     command.send(_alert_events(1))
     deadline = time.monotonic() + 10
@@ -84,7 +86,7 @@ def test_alert_command_never_blocks_and_failures_are_logged(tmp_path: Path, capl
     events = _alert_events(3)
     command = AlertCommand(slow, timeout_s=0.5, max_pending=1)
     t0 = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="drivercam.alerts"):
+    with caplog.at_level(logging.WARNING, logger="drivercam.monitoring.alert_command"):
         command.send(events)
         sent_in = time.monotonic() - t0
         command.close()
@@ -95,11 +97,14 @@ def test_alert_command_never_blocks_and_failures_are_logged(tmp_path: Path, capl
 
     # A command that would outlive the program is killed at close.
     caplog.clear()
-    hung = AlertCommand(slow, timeout_s=60.0)
+    started = tmp_path / "started"
+    hanging = _py(f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(20)\n", tmp_path, "hang")
+    hung = AlertCommand(hanging, timeout_s=60.0)
     t0 = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="drivercam.alerts"):
+    with caplog.at_level(logging.WARNING, logger="drivercam.monitoring.alert_command"):
         hung.send(events)
-        time.sleep(0.3)  # let it start
+        while not started.exists():  # the command is running, not merely queued
+            time.sleep(0.01)
         hung.close(timeout_s=0.5)
     assert time.monotonic() - t0 < 5.0
     assert hung._proc is not None and hung._proc.poll() is not None
@@ -107,7 +112,7 @@ def test_alert_command_never_blocks_and_failures_are_logged(tmp_path: Path, capl
 
     caplog.clear()
     failing = _py("import sys\nsys.stderr.write('no speaker\\n')\nsys.exit(3)\n", tmp_path, "fail")
-    with caplog.at_level(logging.WARNING, logger="drivercam.alerts"):
+    with caplog.at_level(logging.WARNING, logger="drivercam.monitoring.alert_command"):
         with AlertCommand(failing, timeout_s=5.0) as command:
             command.send(events[:2])
     assert command.failed == 1 and command.succeeded == 0

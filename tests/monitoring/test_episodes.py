@@ -1,4 +1,4 @@
-"""Tests for drivercam.episodes: the episode state machine, event log, summary and alert command."""
+"""Tests for drivercam.monitoring.episodes: the episode state machine, its timing and presets."""
 
 from __future__ import annotations
 
@@ -121,8 +121,15 @@ def test_low_speed_preset_warns_later() -> None:
 
 def _signature(events: list[Event]) -> list[tuple[object, ...]]:
     return [
-        (e.kind, round(e.time_s, 6), e.episode.id, e.episode.class_index, round(e.episode.start_time_s, 6),
-         round(e.episode.end_time_s, 6), e.episode.alerts)
+        (
+            e.kind,
+            round(e.time_s, 6),
+            e.episode.id,
+            e.episode.class_index,
+            round(e.episode.start_time_s, 6),
+            round(e.episode.end_time_s, 6),
+            e.episode.alerts,
+        )
         for e in events
     ]
 

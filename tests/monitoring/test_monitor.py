@@ -1,4 +1,4 @@
-"""Tests for drivercam.pipeline: ordering, drop policy, failures, shutdown."""
+"""Tests for drivercam.monitoring.monitor: the few-lines API over real clips, cameras and models."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for drivercam.report: a self-contained HTML report, parsed and rendered in headless Chromium."""
+"""Tests for drivercam.monitoring.session: smoothing, episodes, alerts, event log and report for a render loop."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ SCRIPT = (0, 1, 0, 6, 5, 0)
 def _result(i: int, t: float, probs: np.ndarray, rng: np.random.Generator) -> Result:
     frame = Frame(index=i, image=np.full((48, 64, 3), 90, np.uint8), time_s=t)
     cams = rng.normal(size=(len(LABELS), 3, 4)).astype(np.float32)
-    return Result(frame=frame, prediction=Prediction(probs=probs.astype(np.float32), cams=cams, labels=LABELS), inference_ms=1.0)
+    return Result(
+        frame=frame, prediction=Prediction(probs=probs.astype(np.float32), cams=cams, labels=LABELS), inference_ms=1.0
+    )
 
 
 @pytest.mark.timeout(60)

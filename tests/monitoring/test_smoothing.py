@@ -1,4 +1,4 @@
-"""Tests for drivercam.temporal: exponential smoothing with time constants in seconds."""
+"""Tests for drivercam.monitoring.smoothing: exponential smoothing with time constants in seconds."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for drivercam.episodes: the episode state machine, event log, summary and alert command."""
+"""Tests for drivercam.monitoring.summary: the plain-text summary at the end of a run."""
 
 from __future__ import annotations
 

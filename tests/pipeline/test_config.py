@@ -1,4 +1,4 @@
-"""Tests for drivercam.pipeline: ordering, drop policy, failures, shutdown."""
+"""Tests for drivercam.pipeline.config: settings are checked when they are made."""
 
 from __future__ import annotations
 

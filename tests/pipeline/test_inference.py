@@ -1,4 +1,4 @@
-"""Tests for drivercam.pipeline: ordering, drop policy, failures, shutdown."""
+"""Tests for drivercam.pipeline.inference: the fresher-frame rule of the live policy, on a fake clock."""
 
 from __future__ import annotations
 
@@ -25,8 +25,16 @@ def test_live_policy_swaps_a_stale_frame_for_the_next_when_it_is_due_soon() -> N
     now = [10.0]
     frames: queue.Queue[FrameItem] = queue.Queue(maxsize=1)
     interval, dropped = IntervalMeter(), SharedCounter()
-    taker = BatchTaker(frames, threading.Event(), batch_size=1, fresh_frames=True, interval=interval,
-                       dropped=dropped, clock=lambda: now[0], poll_s=0.05)
+    taker = BatchTaker(
+        frames,
+        threading.Event(),
+        batch_size=1,
+        fresh_frames=True,
+        interval=interval,
+        dropped=dropped,
+        clock=lambda: now[0],
+        poll_s=0.05,
+    )
     for t in (9.80, 9.84, 9.88):  # a camera every 40 ms
         interval.add(t)
     fresh, old, stalled = _queued(1, 9.99), _queued(2, 9.97), _queued(3, 9.90)

@@ -1,4 +1,4 @@
-"""Tests for drivercam.pipeline: ordering, drop policy, failures, shutdown."""
+"""Tests for drivercam.pipeline.stats: the FPS and frame-interval meters on fake ticks."""
 
 from __future__ import annotations
 

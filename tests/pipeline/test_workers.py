@@ -1,4 +1,4 @@
-"""Tests for drivercam.pipeline: ordering, drop policy, failures, shutdown."""
+"""Tests for drivercam.pipeline.workers: how many inference threads a run gets."""
 
 from __future__ import annotations
 

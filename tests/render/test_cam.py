@@ -1,3 +1,5 @@
+"""Tests for drivercam.render.cam: selecting, normalising and upsampling class activation maps."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -108,11 +110,9 @@ def test_cam_for_frame_matches_numpy_from_tiny_model_weights(tmp_path: Path) -> 
     batch = np.random.default_rng(2).integers(0, 256, (1, 48, 64, 3), dtype=np.uint8)
     cams = tiny.cams(batch)[0]
     c = 4
-    raw = np.maximum(
-        np.einsum("k,khw->hw", tiny.linear_weight[c].astype(np.float64), tiny.features(batch)[0]), 0
-    )
+    raw = np.maximum(np.einsum("k,khw->hw", tiny.linear_weight[c].astype(np.float64), tiny.features(batch)[0]), 0)
     expected = bilinear_half_pixel((raw - raw.min()) / (raw.max() - raw.min()), 240, 320)
     out = cam_for_frame(cams.astype(np.float32), c, (240, 320, 3))
     assert out.shape == (240, 320) and out.dtype == np.float32
-    assert 0.0 <= out.min() and out.max() <= 1.0
+    assert out.min() >= 0.0 and out.max() <= 1.0
     np.testing.assert_allclose(out, expected, atol=1e-5)

@@ -1,3 +1,5 @@
+"""Tests for drivercam.render.heatmap: colourising and blending the CAM."""
+
 from __future__ import annotations
 
 import cv2

@@ -1,3 +1,5 @@
+"""Tests for drivercam.render.overlay: options, label banner, bars, HUD and the whole overlay."""
+
 from __future__ import annotations
 
 import time
@@ -129,9 +131,7 @@ def test_render_does_not_mutate_inputs() -> None:
     frame = _frame()
     probs, cams = scores()
     copies = (frame.copy(), probs.copy(), cams.copy())
-    out = render_overlay(
-        frame, probs, cams, LABELS, OverlayOptions(cam_class=2), fps=30.0, inference_ms=5.0, dropped=1
-    )
+    out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(cam_class=2), fps=30.0, inference_ms=5.0, dropped=1)
     assert out.shape == frame.shape and out.dtype == np.uint8 and not np.shares_memory(out, frame)
     for a, b in zip((frame, probs, cams), copies):
         np.testing.assert_array_equal(a, b)
@@ -148,9 +148,7 @@ def test_without_heatmap_the_middle_of_the_frame_is_untouched(opts: OverlayOptio
 def test_full_alpha_shows_the_heatmap_of_the_predicted_class() -> None:
     frame = _frame(480, 640)
     probs, cams = scores()
-    out = render_overlay(
-        frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, colormap="inferno")
-    )
+    out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, colormap="inferno"))
     heat = heatmap_for_frame(cams, int(np.argmax(probs)), frame.shape, "inferno")
     np.testing.assert_array_equal(out[150:300, 100:600], heat[150:300, 100:600])
 
@@ -169,9 +167,7 @@ def test_cam_class_chooses_the_heatmap_and_is_bounds_checked() -> None:
     probs, cams = scores()
     predicted = int(np.argmax(probs))
     other = (predicted + 1) % 10
-    shown = render_overlay(
-        frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, cam_class=other)
-    )
+    shown = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, cam_class=other))
     heat = heatmap_for_frame(cams, other, frame.shape, "jet")
     np.testing.assert_array_equal(shown[150:300, 100:600], heat[150:300, 100:600])
     with pytest.raises(ValueError, match="cam_class 10"):

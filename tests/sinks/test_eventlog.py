@@ -1,4 +1,4 @@
-"""Tests for drivercam.episodes: the episode state machine, event log, summary and alert command."""
+"""Tests for drivercam.sinks.eventlog: the JSON Lines episode log with snapshots, written and read back."""
 
 from __future__ import annotations
 
@@ -48,14 +48,33 @@ def test_event_log_schema_and_snapshots(tmp_path: Path) -> None:
     lines = [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
     assert [r["type"] for r in lines] == ["alert", "episode", "episode"]
     episode_types = {
-        "type": str, "id": int, "class_index": int, "label": str, "start_time_s": float, "end_time_s": float,
-        "duration_s": float, "first_frame": int, "last_frame": int, "peak_confidence": float,
-        "mean_confidence": float, "peak_frame_index": int, "peak_time_s": float, "alerts": int,
-        "alert_times_s": list, "snapshot": str,
+        "type": str,
+        "id": int,
+        "class_index": int,
+        "label": str,
+        "start_time_s": float,
+        "end_time_s": float,
+        "duration_s": float,
+        "first_frame": int,
+        "last_frame": int,
+        "peak_confidence": float,
+        "mean_confidence": float,
+        "peak_frame_index": int,
+        "peak_time_s": float,
+        "alerts": int,
+        "alert_times_s": list,
+        "snapshot": str,
     }
     alert_types = {
-        "type": str, "time_s": float, "frame_index": int, "episode_id": int, "class_index": int, "label": str,
-        "elapsed_s": float, "confidence": float, "alert_number": int,
+        "type": str,
+        "time_s": float,
+        "frame_index": int,
+        "episode_id": int,
+        "class_index": int,
+        "label": str,
+        "elapsed_s": float,
+        "confidence": float,
+        "alert_number": int,
     }
     for rec in lines:
         expected = alert_types if rec["type"] == "alert" else episode_types

@@ -1,4 +1,4 @@
-"""Tests for drivercam.sinks: real MP4 files written to tmp_path and read back with PyAV."""
+"""Tests for drivercam.sinks.jsonl: the prediction log, one JSON line per frame."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for drivercam.sinks: real MP4 files written to tmp_path and read back with PyAV."""
+"""Tests for drivercam.sinks.mp4: real MP4 files written to tmp_path and read back with PyAV."""
 
 from __future__ import annotations
 
@@ -50,9 +50,12 @@ def audio_packets(path: Path) -> list[bytes]:
 def copy_through(src: Path, dst: Path, *, audio: bool = True, stop_after: int | None = None) -> int:
     """Decode ``src`` and write every frame to ``dst`` (optionally raising after some)."""
     written = 0
-    with VideoFileSource(src) as source, Mp4Sink(
-        dst, width=source.width, height=source.height, fps=source.fps, audio_from=src if audio else None
-    ) as sink:
+    with (
+        VideoFileSource(src) as source,
+        Mp4Sink(
+            dst, width=source.width, height=source.height, fps=source.fps, audio_from=src if audio else None
+        ) as sink,
+    ):
         while (frame := source.read()) is not None:
             if stop_after is not None and written == stop_after:
                 raise RuntimeError("stopped on purpose")
@@ -105,9 +108,7 @@ def test_input_without_audio_gives_silent_output(tmp_path: Path) -> None:
 
 
 def test_audio_the_mp4_cannot_hold_is_dropped_not_fatal(tmp_path: Path) -> None:
-    src = media.write_video(
-        tmp_path / "in.mkv", frames=6, fps=15, audio=True, audio_codec="pcm_u8", sample_rate=8000
-    )
+    src = media.write_video(tmp_path / "in.mkv", frames=6, fps=15, audio=True, audio_codec="pcm_u8", sample_rate=8000)
     out = tmp_path / "out.mp4"
     with Mp4Sink(out, width=64, height=48, fps=15, audio_from=src) as sink:
         assert not sink.has_audio
@@ -233,14 +234,14 @@ for i in range(100):
 
 
 @pytest.mark.parametrize("fragmented", [True, False])
-def test_a_writer_killed_outright_leaves_a_playable_file_only_when_fragmented(tmp_path: Path,
-                                                                               fragmented: bool) -> None:
+def test_a_writer_killed_outright_leaves_a_playable_file_only_when_fragmented(tmp_path: Path, fragmented: bool) -> None:
     import subprocess
     import sys
 
     path = tmp_path / "killed.mp4"
-    child = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(path), "1" if fragmented else "0"],
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WRITER, str(path), "1" if fragmented else "0"], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "written"
     finally:

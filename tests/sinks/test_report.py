@@ -1,4 +1,4 @@
-"""Tests for drivercam.report: a self-contained HTML report, parsed and rendered in headless Chromium."""
+"""Tests for drivercam.sinks.report: a self-contained HTML report, parsed and rendered in headless Chromium."""
 
 from __future__ import annotations
 
@@ -63,9 +63,7 @@ def test_report_structure_is_self_contained(report: tuple[Path, list[Episode]]) 
 
 
 def test_report_without_episodes_or_snapshots(tmp_path: Path) -> None:
-    path = write_report(
-        tmp_path / "r.html", episodes=[], timeline=[(0.0, 0), (1.0, 0)], duration_s=2.0, labels=LABELS
-    )
+    path = write_report(tmp_path / "r.html", episodes=[], timeline=[(0.0, 0), (1.0, 0)], duration_s=2.0, labels=LABELS)
     parsed = Collector()
     parsed.feed(path.read_text(encoding="utf-8"))
     assert "No distraction episodes in 2.0 s" in " ".join(parsed.text)
@@ -74,7 +72,9 @@ def test_report_without_episodes_or_snapshots(tmp_path: Path) -> None:
     assert float(seg["width"]) == pytest.approx(1000 - 96 - 24)
 
 
-def test_report_leaves_out_missing_snapshot_and_rejects_bad_input(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_report_leaves_out_missing_snapshot_and_rejects_bad_input(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     ep = Episode(1, 2, "phone - right", 1.0, 3.0, 2.0, 15, 44, 0.9, 0.8, 20, 1.33, 0, (), str(tmp_path / "gone.jpg"))
     path = write_report(tmp_path / "r.html", episodes=[ep], timeline=[], duration_s=4.0, labels=LABELS)
     assert "no snapshot" in path.read_text(encoding="utf-8") and "gone.jpg" in caplog.text
@@ -98,8 +98,16 @@ def _chromium() -> str | None:
 
 def _run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     cmd = [
-        binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", *args,
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        *args,
     ]
     return subprocess.run(cmd, capture_output=True, timeout=60, check=False)
 

@@ -1,4 +1,4 @@
-"""Tests for drivercam.sinks: real MP4 files written to tmp_path and read back with PyAV."""
+"""Tests for drivercam.sinks.window: the window, with a fake HighGUI and the real one probed."""
 
 from __future__ import annotations
 
@@ -21,20 +21,20 @@ class FakeHighGui:
         self.visible = visible
         self.calls: list[str] = []
 
-    def namedWindow(self, title: str, flags: int) -> None:  # noqa: N802 - OpenCV's names
+    def namedWindow(self, title: str, flags: int) -> None:
         self.calls.append(f"namedWindow {title}")
 
     def imshow(self, title: str, image: np.ndarray) -> None:
         self.calls.append(f"imshow {image.shape}")
 
-    def waitKey(self, delay: int) -> int:  # noqa: N802
+    def waitKey(self, delay: int) -> int:
         return self.keys.pop(0) if self.keys else -1
 
-    def getWindowProperty(self, title: str, prop: int) -> float:  # noqa: N802
+    def getWindowProperty(self, title: str, prop: int) -> float:
         assert prop == cv2.WND_PROP_VISIBLE
         return self.visible
 
-    def destroyWindow(self, title: str) -> None:  # noqa: N802
+    def destroyWindow(self, title: str) -> None:
         self.calls.append(f"destroyWindow {title}")
 
 

@@ -1,4 +1,4 @@
-"""Tests for drivercam.sources: real files decoded with PyAV, fake cameras injected."""
+"""Tests for drivercam.sources.factory: which source a --source value opens."""
 
 from __future__ import annotations
 

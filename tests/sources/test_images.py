@@ -1,4 +1,4 @@
-"""Tests for drivercam.sources: real files decoded with PyAV, fake cameras injected."""
+"""Tests for drivercam.sources.images: image folders and globs."""
 
 from __future__ import annotations
 

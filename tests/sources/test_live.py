@@ -1,4 +1,4 @@
-"""Tests for drivercam.sources: real files decoded with PyAV, fake cameras injected."""
+"""Tests for drivercam.sources.live: cameras and streams on injected fake captures."""
 
 from __future__ import annotations
 
@@ -20,16 +20,11 @@ from drivercam.types import Frame
 # --------------------------------------------------------------------------- video files
 
 
-
-
-
 def test_absent_camera_fails_fast_with_the_fix() -> None:
     factory = FakeFactory(FakeCapture(opened=False))
     with pytest.raises(SourceError) as info:
         CameraSource(0, capture_factory=factory, sleep=pytest.fail)
-    assert str(info.value) == (
-        "could not open camera 0; is it connected or used by another program? try --source 1"
-    )
+    assert str(info.value) == ("could not open camera 0; is it connected or used by another program? try --source 1")
     assert factory.calls == [(0,)]
 
 

@@ -1,4 +1,4 @@
-"""Tests for drivercam.sources: real files decoded with PyAV, fake cameras injected."""
+"""Tests for drivercam.sources.paced: a file played in real time."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for drivercam.sources: real files decoded with PyAV, fake cameras injected."""
+"""Tests for drivercam.sources.video: real files decoded with PyAV, damaged ones included."""
 
 from __future__ import annotations
 

@@ -46,5 +46,7 @@ def run(
     return events, tracker
 
 
-def between(a: float, b: float, inside: float = 0.9, outside: float = 0.05, cls: int = 1) -> Callable[[float], np.ndarray]:
+def between(
+    a: float, b: float, inside: float = 0.9, outside: float = 0.05, cls: int = 1
+) -> Callable[[float], np.ndarray]:
     return lambda t: probs(inside if a - 1e-9 <= t < b - 1e-9 else outside, cls)

@@ -22,8 +22,18 @@ class FakeCapture:
         counting: pixel values count frames (1, 2, ... mod 256) instead of a constant 100.
     """
 
-    def __init__(self, *, opened: bool = True, frames: int | None = 3, fps: float = 0.0, count: int = 0,
-                 width: int = 32, height: int = 24, period_s: float = 0.0, counting: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        opened: bool = True,
+        frames: int | None = 3,
+        fps: float = 0.0,
+        count: int = 0,
+        width: int = 32,
+        height: int = 24,
+        period_s: float = 0.0,
+        counting: bool = False,
+    ) -> None:
         self.opened = opened
         self.remaining = frames
         self.props: dict[int, float] = {
@@ -38,7 +48,7 @@ class FakeCapture:
         self.sets: list[tuple[int, float]] = []
         self.released = False
 
-    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+    def isOpened(self) -> bool:
         return self.opened and not self.released
 
     def read(self) -> tuple[bool, np.ndarray | None]:

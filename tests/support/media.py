@@ -165,9 +165,7 @@ def truncated_copy(src: str | Path, dst: str | Path, *, keep: float = 0.5) -> Pa
     return dst
 
 
-def corrupted_copy(
-    src: str | Path, dst: str | Path, *, at: float = 1 / 3, nbytes: int = 2000, seed: int = 0
-) -> Path:
+def corrupted_copy(src: str | Path, dst: str | Path, *, at: float = 1 / 3, nbytes: int = 2000, seed: int = 0) -> Path:
     """Copy ``src`` to ``dst`` with ``nbytes`` random bytes overwritten at fraction ``at``.
 
     Models bit rot or a bad sector in the middle of the file: the index is

@@ -52,8 +52,7 @@ class ListSource:
     audio_path: str | None = None
     error: str | None = None
 
-    def __init__(self, count: int, *, live: bool = False, period_s: float = 0.0,
-                 fail_at: int | None = None) -> None:
+    def __init__(self, count: int, *, live: bool = False, period_s: float = 0.0, fail_at: int | None = None) -> None:
         self.count = count
         self.live = live
         self.period_s = period_s

@@ -103,9 +103,7 @@ class TinyModel:
     def features(self, batch: np.ndarray) -> np.ndarray:
         """Recompute ``f`` (N, K, h, w) in numpy from a uint8 (N, H, W, 3) model input."""
         if batch.shape[1:] != (self.height, self.width, 3) or batch.dtype != np.uint8:
-            raise ValueError(
-                f"expected uint8 (N, {self.height}, {self.width}, 3), got {batch.dtype} {batch.shape}"
-            )
+            raise ValueError(f"expected uint8 (N, {self.height}, {self.width}, 3), got {batch.dtype} {batch.shape}")
         x = batch.astype(np.float64)
         if self.color_order == "BGR":
             x = x[..., ::-1]

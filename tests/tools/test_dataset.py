@@ -1,4 +1,4 @@
-"""Tests of tools/: backbone, weight loading, augmentations, training and ONNX export."""
+"""Tests for tools/dataset.py: augmentations and driver-wise splits."""
 
 from __future__ import annotations
 

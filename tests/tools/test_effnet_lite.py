@@ -1,4 +1,4 @@
-"""Tests of tools/: backbone, weight loading, augmentations, training and ONNX export."""
+"""Tests for tools/effnet_lite.py: the backbone and its ImageNet weights."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ def test_ten_class_model_keeps_backbone_weights() -> None:
     assert model._fc.out_features == 10
 
 
-@pytest.mark.parametrize(("stride", "dilate", "expected"), [(32, False, (6, 8)), (16, False, (12, 16)), (16, True, (12, 16))])
+@pytest.mark.parametrize(
+    ("stride", "dilate", "expected"), [(32, False, (6, 8)), (16, False, (12, 16)), (16, True, (12, 16))]
+)
 def test_output_stride_sets_feature_map_size(stride: int, dilate: bool, expected: tuple[int, int]) -> None:
     model = effnet_lite.EfficientNetLite0(10, output_stride=stride, dilate=dilate).eval()
     with torch.no_grad():

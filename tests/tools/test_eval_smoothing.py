@@ -1,4 +1,4 @@
-"""Tests for drivercam.episodes: the episode state machine, event log, summary and alert command."""
+"""Tests for tools/eval_smoothing.py: matching predicted distraction spans to the labelled ones."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from drivercam.monitoring.episodes import EpisodeConfig
 
 LABELS = SHORT_LABELS
 EU_HIGH = EpisodeConfig.from_preset("eu-high-speed")
-
-
 
 
 # Hand-computed timings below use round numbers: warning at 3.5 s (the presets

