@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from support.drawing import scores
+from support.drawing import random_frame, scores
 from support.tiny_models import STATEFARM_LABELS
 
 from drivercam.render.cam import cam_for_frame
@@ -16,10 +16,6 @@ from drivercam.render.heatmap import (
 )
 
 LABELS = STATEFARM_LABELS
-
-
-def _frame(h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
 
 # -- options
@@ -62,11 +58,11 @@ def test_blend_alpha_limits_and_midpoint() -> None:
 
 def test_blend_rejects_mismatches() -> None:
     with pytest.raises(ValueError, match="differs"):
-        blend_heatmap(_frame(4, 6), _frame(4, 7), 0.5)
+        blend_heatmap(random_frame(4, 6), random_frame(4, 7), 0.5)
     with pytest.raises(ValueError, match="alpha"):
-        blend_heatmap(_frame(4, 6), _frame(4, 6), 2.0)
+        blend_heatmap(random_frame(4, 6), random_frame(4, 6), 2.0)
     with pytest.raises(ValueError, match="uint8"):
-        blend_heatmap(_frame(4, 6).astype(np.float32), _frame(4, 6), 0.5)
+        blend_heatmap(random_frame(4, 6).astype(np.float32), random_frame(4, 6), 0.5)
 
 
 # -- text

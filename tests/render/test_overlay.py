@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from support.drawing import scores
+from support.drawing import random_frame, scores
 from support.tiny_models import STATEFARM_LABELS
 
 from drivercam.render.heatmap import (
@@ -22,10 +22,6 @@ from drivercam.render.overlay import (
 )
 
 LABELS = STATEFARM_LABELS
-
-
-def _frame(h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
 
 def _changed_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -67,7 +63,7 @@ def test_bad_options_are_rejected(kwargs: dict, error: type[Exception], match: s
 
 @pytest.mark.parametrize("size", [(240, 320), (1080, 1920)])
 def test_draw_functions_return_new_images_and_leave_input_alone(size: tuple[int, int]) -> None:
-    frame = _frame(*size)
+    frame = random_frame(*size)
     before = frame.copy()
     probs, _ = scores()
     for out in (
@@ -84,7 +80,7 @@ def test_draw_functions_return_new_images_and_leave_input_alone(size: tuple[int,
 def test_label_banner_sits_on_top_and_scales_with_the_frame() -> None:
     heights = []
     for h, w in ((240, 320), (1080, 1920)):
-        frame = _frame(h, w)
+        frame = random_frame(h, w)
         rows = _changed_rows(draw_label(frame, "drinking", 0.5), frame)
         assert rows[0] == 0
         heights.append(rows[-1] + 1)
@@ -94,7 +90,7 @@ def test_label_banner_sits_on_top_and_scales_with_the_frame() -> None:
 
 
 def test_bars_sit_bottom_left_and_hud_right() -> None:
-    frame = _frame(480, 640)
+    frame = random_frame(480, 640)
     probs, _ = scores()
     bars = draw_probability_bars(frame, probs, LABELS, 3)
     changed = (bars != frame).any(axis=2)
@@ -106,7 +102,7 @@ def test_bars_sit_bottom_left_and_hud_right() -> None:
 
 
 def test_more_bars_take_more_room() -> None:
-    frame = _frame(480, 640)
+    frame = random_frame(480, 640)
     probs, _ = scores()
     one = len(_changed_rows(draw_probability_bars(frame, probs, LABELS, 1), frame))
     three = len(_changed_rows(draw_probability_bars(frame, probs, LABELS, 3), frame))
@@ -114,21 +110,21 @@ def test_more_bars_take_more_room() -> None:
 
 
 def test_hud_with_nothing_to_show_draws_nothing() -> None:
-    frame = _frame()
+    frame = random_frame()
     np.testing.assert_array_equal(draw_hud(frame), frame)
 
 
 def test_bars_reject_label_count_mismatch() -> None:
     probs, _ = scores()
     with pytest.raises(ValueError, match="labels"):
-        draw_probability_bars(_frame(), probs, LABELS[:9])
+        draw_probability_bars(random_frame(), probs, LABELS[:9])
 
 
 # -- render_overlay
 
 
 def test_render_does_not_mutate_inputs() -> None:
-    frame = _frame()
+    frame = random_frame()
     probs, cams = scores()
     copies = (frame.copy(), probs.copy(), cams.copy())
     out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(cam_class=2), fps=30.0, inference_ms=5.0, dropped=1)
@@ -139,14 +135,14 @@ def test_render_does_not_mutate_inputs() -> None:
 
 @pytest.mark.parametrize("opts", [OverlayOptions(alpha=0.0), OverlayOptions(show_heatmap=False)])
 def test_without_heatmap_the_middle_of_the_frame_is_untouched(opts: OverlayOptions) -> None:
-    frame = _frame(480, 640)
+    frame = random_frame(480, 640)
     probs, cams = scores()
     out = render_overlay(frame, probs, cams, LABELS, opts)
     np.testing.assert_array_equal(out[150:300, 400:600], frame[150:300, 400:600])
 
 
 def test_full_alpha_shows_the_heatmap_of_the_predicted_class() -> None:
-    frame = _frame(480, 640)
+    frame = random_frame(480, 640)
     probs, cams = scores()
     out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, colormap="inferno"))
     heat = heatmap_for_frame(cams, int(np.argmax(probs)), frame.shape, "inferno")
@@ -154,7 +150,7 @@ def test_full_alpha_shows_the_heatmap_of_the_predicted_class() -> None:
 
 
 def test_half_alpha_blends_frame_and_heatmap() -> None:
-    frame = _frame(480, 640)
+    frame = random_frame(480, 640)
     probs, cams = scores()
     out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=0.5, show_bars=False))
     heat = heatmap_for_frame(cams, int(np.argmax(probs)), frame.shape, "jet")
@@ -163,7 +159,7 @@ def test_half_alpha_blends_frame_and_heatmap() -> None:
 
 
 def test_cam_class_chooses_the_heatmap_and_is_bounds_checked() -> None:
-    frame = _frame(480, 640)
+    frame = random_frame(480, 640)
     probs, cams = scores()
     predicted = int(np.argmax(probs))
     other = (predicted + 1) % 10
@@ -175,7 +171,7 @@ def test_cam_class_chooses_the_heatmap_and_is_bounds_checked() -> None:
 
 
 def test_hud_appears_only_when_given() -> None:
-    frame = _frame(480, 640)
+    frame = random_frame(480, 640)
     probs, cams = scores()
     opts = OverlayOptions(alpha=0.0, show_bars=False)
     plain = render_overlay(frame, probs, cams, LABELS, opts)
@@ -198,7 +194,7 @@ def test_render_rejects_inconsistent_shapes(
 ) -> None:
     with pytest.raises(ValueError, match=match):
         render_overlay(
-            _frame(),
+            random_frame(),
             np.full(probs_shape, 0.1, np.float32),
             np.zeros(cams_shape, np.float32),
             LABELS[:n_labels],
@@ -206,7 +202,7 @@ def test_render_rejects_inconsistent_shapes(
 
 
 def test_render_full_hd_is_fast_enough_for_video() -> None:
-    frame = _frame(1080, 1920)
+    frame = random_frame(1080, 1920)
     probs, cams = scores()
     render_overlay(frame, probs, cams, LABELS)
     start = time.perf_counter()
