@@ -24,6 +24,10 @@ def _ms(stats: dict[str, Any], keys: Sequence[str]) -> str:
     return " / ".join(f"{stats[k]:.1f}" for k in keys)
 
 
+def _num(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
 def format_table(report: dict[str, Any]) -> str:
     """The runs side by side: one column per (model, device), one row per figure."""
     runs = report["runs"]
@@ -44,6 +48,11 @@ def format_table(report: dict[str, Any]) -> str:
             )
     rows.append(("end-to-end fps", [f"{r['fps']:.1f}" if r["fps"] else "-" for r in runs]))
     rows.append(("frames measured", [str(r["frames"]) for r in runs]))
+    cpu = [r.get("cpu") or {} for r in runs]
+    rows.append(("CPU ms/frame, whole run", [_num(c.get("run_ms_per_frame"), ".1f") for c in cpu]))
+    rows.append(("CPU ms/frame, model in the run", [_num(c.get("inference_in_run_ms_per_frame"), ".1f") for c in cpu]))
+    rows.append(("CPU ms/frame, model alone", [_num(c.get("inference_only_ms_per_frame"), ".1f") for c in cpu]))
+    rows.append(("CPU ratio run / model", [_num(c.get("ratio"), ".2f") for c in cpu]))
     if any(r["live"] for r in runs):
         rows.append(("dropped / read", [f"{r['dropped']} / {r['frames_read']}" for r in runs]))
         rows.append(

@@ -51,7 +51,7 @@ from drivercam.sinks.mp4 import Mp4Sink
 from drivercam.sources import PacedSource
 from drivercam.types import FrameSource
 
-__all__ = ["BenchSettings", "run_one", "usable_devices"]
+__all__ = ["BenchSettings", "inference_cpu_ms_per_frame", "run_one", "usable_devices"]
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +126,7 @@ def run_one(
     pace: bool = False,
     live: bool | None = None,
     clock: Clock = time.monotonic,
+    cpu_clock: Clock = time.process_time,
 ) -> dict[str, Any]:
     """Benchmark one model on one device over a fresh source; return the figures as a dict.
 
@@ -139,6 +140,8 @@ def run_one(
             before it is opened; None assumes live exactly when ``pace``.
         clock: monotonic clock in seconds; must be the one the source stamps
             ``captured_at`` with (``time.monotonic`` for drivercam's sources).
+        cpu_clock: CPU seconds used by the whole process, every thread
+            (``time.process_time``), for the CPU cost per frame.
     """
     timer = StageTimer(clock)
     workers, threads = plan_workers(
@@ -161,6 +164,7 @@ def run_one(
     ages: list[float] = []
     shown = 0
     t_start = t_end = clock()
+    cpu_start = cpu_end = cpu_clock()
     dropped_start = read_start = 0
     with ExitStack() as stack:
         timed: FrameSource = TimedSource(make_source(), timer)
@@ -200,14 +204,16 @@ def run_one(
                     sink.write(image, frame.time_s)
             shown += 1
             if shown == settings.warmup:
-                t_start = clock()
+                t_start, cpu_start = clock(), cpu_clock()
                 dropped_start, read_start = pipeline.stats.dropped, pipeline.stats.frames_read
             if shown >= total:
                 break
-        t_end = clock()
+        t_end, cpu_end = clock(), cpu_clock()
         final = pipeline.stats
     measured = max(0, shown - settings.warmup)
     elapsed = t_end - t_start
+    run_cpu_ms = 1000.0 * (cpu_end - cpu_start) / measured if measured else None
+    inference_cpu_ms = inference_cpu_ms_per_frame(classifier, min(settings.frames, 60), settings.batch_size, cpu_clock)
     # One inference sample per batch; every other stage (preprocessing too, done
     # frame by frame on the capture thread) has one sample per frame.
     stages = timer.summary(skip=settings.warmup)
@@ -233,4 +239,31 @@ def run_one(
         "frames_read": final.frames_read - read_start,
         "dropped": final.dropped - dropped_start,
         "frame_age": asdict(StageStats.of(ages)) if pipeline.drop_stale else None,
+        "cpu": {
+            "run_ms_per_frame": run_cpu_ms,
+            "inference_only_ms_per_frame": inference_cpu_ms,
+            "inference_in_run_ms_per_frame": final.inference_cpu_ms,
+            "ratio": run_cpu_ms / inference_cpu_ms if run_cpu_ms and inference_cpu_ms else None,
+        },
     }
+
+
+def inference_cpu_ms_per_frame(
+    classifier: OnnxClassifier, frames: int, batch_size: int = 1, cpu_clock: Clock = time.process_time
+) -> float | None:
+    """CPU milliseconds per frame of ONNX Runtime alone on ready input tensors, in this thread.
+
+    The same session (and so the same intra-op thread count) as the run, fed
+    batches of ``batch_size`` already-resized inputs, after one warm-up call:
+    what the model itself costs, for comparison with the whole run's CPU.
+    """
+    if frames < 1:
+        return None
+    h, w = classifier.input_size
+    tensor = np.random.default_rng(0).integers(0, 256, (batch_size, h, w, 3), dtype=np.uint8)
+    classifier.run_batch(tensor)
+    calls = max(1, math.ceil(frames / batch_size))
+    start = cpu_clock()
+    for _ in range(calls):
+        classifier.run_batch(tensor)
+    return 1000.0 * (cpu_clock() - start) / (calls * batch_size)

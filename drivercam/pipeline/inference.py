@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 
 import numpy as np
 
@@ -150,6 +151,7 @@ class BatchRunner:
         self._clock = clock
         self._lock = threading.Lock()
         self._seconds = 0.0
+        self._cpu_seconds = 0.0
 
     @property
     def seconds(self) -> float:
@@ -157,8 +159,15 @@ class BatchRunner:
         with self._lock:
             return self._seconds
 
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time the inference threads spent in the classifier (their own threads' time)."""
+        with self._lock:
+            return self._cpu_seconds
+
     def __call__(self, items: list[Queued]) -> list[Result]:
         frames = [item.frame for item in items]
+        cpu_start = time.thread_time()
         start = self._clock()
         if self._preparing is not None:
             tensors = [item.tensor for item in items if item.tensor is not None]
@@ -167,6 +176,7 @@ class BatchRunner:
         else:
             probs, cams = self._classifier([frame.image for frame in frames])
         elapsed_s = self._clock() - start
+        cpu_s = time.thread_time() - cpu_start
         probs = np.asarray(probs)
         cams = np.asarray(cams)
         n, c = len(frames), len(self._labels)
@@ -178,6 +188,7 @@ class BatchRunner:
         self._inferred.add(n)
         with self._lock:
             self._seconds += elapsed_s
+            self._cpu_seconds += cpu_s
         per_frame_ms = 1000.0 * elapsed_s / n
         return [
             Result(

@@ -231,6 +231,7 @@ class Pipeline(Closing):
             dropped=self._dropped.value,
             fps=self._fps.fps,
             mean_inference_ms=1000.0 * self._runner.seconds / inferred if inferred else 0.0,
+            inference_cpu_ms=1000.0 * self._runner.cpu_seconds / inferred if inferred else 0.0,
         )
 
     @property

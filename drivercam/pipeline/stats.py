@@ -54,6 +54,8 @@ class PipelineStats:
         dropped: stale frames replaced before inference (live policy only).
         fps: results per second delivered to the caller, over a sliding window.
         mean_inference_ms: mean classifier time per frame (batch time / batch size).
+        inference_cpu_ms: mean CPU time per frame of the inference threads inside
+            the classifier (ONNX Runtime's own pool threads, if any, are not in it).
     """
 
     frames_read: int
@@ -62,6 +64,7 @@ class PipelineStats:
     dropped: int
     fps: float
     mean_inference_ms: float
+    inference_cpu_ms: float = 0.0
 
 
 class IntervalMeter:

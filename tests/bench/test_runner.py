@@ -7,13 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import av
+import pytest
 from support.fake_capture import FakeCapture
 from support.tiny_models import TinyModel
 
 from drivercam.bench.report import build_report, format_table
-from drivercam.bench.runner import BenchSettings, run_one, usable_devices
+from drivercam.bench.runner import BenchSettings, inference_cpu_ms_per_frame, run_one, usable_devices
 from drivercam.bench.stats import STAGES
 from drivercam.bench.synthetic import SyntheticSource
+from drivercam.model import OnnxClassifier
 from drivercam.sources import CameraSource
 
 # -- statistics -------------------------------------------------------------------
@@ -49,6 +51,29 @@ def test_run_one_on_synthetic_frames_times_every_stage(tiny: TinyModel, tmp_path
     assert result["model_sha256"] == hashlib.sha256(tiny.path.read_bytes()).hexdigest()
     with av.open(str(out)) as container:  # the kept video holds every frame, warm-up included
         assert sum(1 for _ in container.decode(video=0)) == 8
+
+
+def test_run_one_reports_cpu_per_frame_of_the_run_and_of_the_model_alone(tiny: TinyModel) -> None:
+    # CPU clock readings: at the start, when the warm-up ends, at the end of the run,
+    # then around the model-alone loop (6 frames, one per call).
+    readings = iter([0.0, 1.0, 4.0, 10.0, 10.6])
+    settings = BenchSettings(frames=6, warmup=2, threads=1, workers=1, encode=False)
+    result = run_one(
+        tiny.path, "cpu", lambda: SyntheticSource(64, 48, frames=8), settings, cpu_clock=lambda: next(readings)
+    )
+    cpu = result["cpu"]
+    assert cpu["run_ms_per_frame"] == pytest.approx(3000.0 / 6)
+    assert cpu["inference_only_ms_per_frame"] == pytest.approx(600.0 / 6)
+    assert cpu["ratio"] == pytest.approx(5.0)
+    table = format_table(build_report([result], settings, {"kind": "synthetic"}, {}))
+    assert "CPU ratio run / model" in table and "5.00" in table
+
+
+def test_inference_cpu_is_measured_on_the_real_model(tiny: TinyModel) -> None:
+    classifier = OnnxClassifier(tiny.path, device="cpu", intra_op_threads=1)
+    ms = inference_cpu_ms_per_frame(classifier, 20)
+    assert ms is not None and ms > 0
+    assert inference_cpu_ms_per_frame(classifier, 0) is None
 
 
 def test_run_one_batched_skips_warmup_frames_and_warmup_batches(tiny: TinyModel) -> None:
