@@ -596,6 +596,15 @@ def main(argv: list[str] | None = None) -> int:
             per_round = [x / y for x, y in zip(fps[a], fps[b])]
             ratios[name] = {"per_round": per_round, **_summary(per_round)}
     report["ratios"] = ratios
+    # CPU cost: the pipeline's CPU per frame (every thread, decode to encode) over ONNX
+    # Runtime's alone on ready tensors in the pipeline's layout (one intra-op thread per
+    # caller, so no pool threads spinning inflate the model's figure).
+    cpu_ratios: dict[str, Any] = {}
+    for base in ("ceiling-workers", "ceiling"):
+        if "pipeline" in cpu and base in cpu:
+            per_round = [x / y for x, y in zip(cpu["pipeline"], cpu[base])]
+            cpu_ratios[f"pipeline/{base}"] = {"per_round": per_round, **_summary(per_round)}
+    report["cpu_ratios"] = cpu_ratios
     if not args.no_cam_cost:
         report["cam_cost"] = cam_cost(models, tensors, total_threads, rounds=max(5, args.rounds * 3))
     if args.live:
@@ -628,6 +637,8 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"{route:<13} {s['median']:>10.1f} {s['min']:>7.1f} {s['max']:>7.1f} {c:>13.1f}")
     for name, s in report["ratios"].items():
         lines.append(f"{name:<18} {s['median']:>6.2f}x (rounds {s['min']:.2f}-{s['max']:.2f})")
+    for name, s in report.get("cpu_ratios", {}).items():
+        lines.append(f"CPU {name:<14} {s['median']:>6.2f}x (rounds {s['min']:.2f}-{s['max']:.2f})")
     if "cam_cost" in report:
         c = report["cam_cost"]
         lines.append(
