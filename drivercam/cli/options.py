@@ -159,6 +159,12 @@ def add_episode_arguments(parser: argparse.ArgumentParser) -> None:
         help="distraction probability below which the driver counts as safe again (default: 0.35)",
     )
     group.add_argument(
+        "--min-activity-s",
+        type=float,
+        metavar="S",
+        help="activities inside an episode shorter than this are merged into their neighbours (default: 1.0)",
+    )
+    group.add_argument(
         "--distraction-classes",
         metavar="LIST",
         help="comma-separated class indices or ids that count as distraction (default: all but 0)",
@@ -210,6 +216,7 @@ def session_from_args(
             enter_threshold=args.enter_threshold,
             exit_threshold=args.exit_threshold,
             distraction_classes=classes,
+            min_activity_s=args.min_activity_s,
         )
     except (TypeError, ValueError) as error:
         field = str(error).split()[0]
@@ -220,6 +227,7 @@ def session_from_args(
             "release_s": "--release-s",
             "enter_threshold": "--enter-threshold",
             "exit_threshold": "--exit-threshold",
+            "min_activity_s": "--min-activity-s",
         }.get(field)
         raise ValueError(f"{error} (set by {option} or --preset)" if option else str(error)) from error
     for option, value in (("--smooth", args.smooth), ("--cam-smooth", args.cam_smooth)):
@@ -236,4 +244,5 @@ def session_from_args(
         report_path=args.report,
         on_alert=args.on_alert,
         subtitle=subtitle,
+        class_ids=class_ids,
     )
