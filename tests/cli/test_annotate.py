@@ -151,6 +151,8 @@ def test_annotate_max_frames_and_cam_class_by_label(
             "0.7",
             "--colormap",
             "turbo",
+            "--heatmap-style",
+            "full",
         ]
     )
     assert code == 0, capsys.readouterr().err
