@@ -42,6 +42,7 @@ the preset.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import logging
 import math
 from collections.abc import Sequence
@@ -236,6 +237,10 @@ def merge_runs(
 ) -> list[tuple[int, float, float, list[int]]]:
     """Merge runs shorter than ``min_duration_s`` into their neighbours (the rule in the module docs).
 
+    Neighbouring runs of the same class count as one. A heap keeps the
+    shortest run at hand, so an hour-long episode with thousands of runs costs
+    milliseconds, not seconds.
+
     Args:
         runs: ``(class_index, start_time_s, end_time_s)`` in time order, each
             starting where the previous one ends.
@@ -245,31 +250,61 @@ def merge_runs(
         ``(class_index, start_time_s, end_time_s, members)`` in time order,
         ``members`` being the indices into ``runs`` that each one covers.
     """
-    items = [(c, a, b, [i]) for i, (c, a, b) in enumerate(runs)]
-    while len(items) > 1:
-        durations = [b - a for _, a, b, _ in items]
-        k = min(range(len(items)), key=lambda i: (durations[i], i))
-        if durations[k] + _EPS_S >= min_duration_s:
-            break
-        if k == 0:
-            j = 1
-        elif k == len(items) - 1:
-            j = k - 1
+    cls: list[int] = []
+    start: list[float] = []
+    end: list[float] = []
+    members: list[list[int]] = []
+    for i, (c, a, b) in enumerate(runs):
+        if cls and cls[-1] == c:
+            end[-1] = b
+            members[-1].append(i)
         else:
-            j = k - 1 if durations[k - 1] >= durations[k + 1] else k + 1
-        c, a, b, members = items[j]
-        ka, kb, kmembers = items[k][1], items[k][2], items[k][3]
-        items[j] = (c, min(a, ka), max(b, kb), sorted(members + kmembers))
-        del items[k]
-        joined: list[tuple[int, float, float, list[int]]] = []
-        for item in items:
-            if joined and joined[-1][0] == item[0]:
-                prev = joined[-1]
-                joined[-1] = (prev[0], prev[1], item[2], prev[3] + item[3])
-            else:
-                joined.append(item)
-        items = joined
-    return items
+            cls.append(c)
+            start.append(a)
+            end.append(b)
+            members.append([i])
+    n = len(cls)
+    # Survivors keep their index, so index order is time order (the tie-break).
+    prev = list(range(-1, n - 1))
+    nxt = [*range(1, n), -1]
+    alive = [True] * n
+    version = [0] * n
+    heap = [(end[i] - start[i], i, 0) for i in range(n)]
+    heapq.heapify(heap)
+    left = n
+
+    def absorb(into: int, gone: int) -> None:
+        nonlocal left
+        start[into], end[into] = min(start[into], start[gone]), max(end[into], end[gone])
+        members[into] = members[gone] + members[into] if gone < into else members[into] + members[gone]
+        alive[gone] = False
+        left -= 1
+        p, q = prev[gone], nxt[gone]
+        if p != -1:
+            nxt[p] = q
+        if q != -1:
+            prev[q] = p
+
+    while heap and left > 1:
+        duration, k, seen = heapq.heappop(heap)
+        if not alive[k] or seen != version[k]:
+            continue  # a stale entry: the run has grown or gone since
+        if duration + _EPS_S >= min_duration_s:
+            break
+        p, q = prev[k], nxt[k]
+        if p == -1:
+            j = q
+        elif q == -1:
+            j = p
+        else:  # the longer neighbour, the earlier on ties
+            j = p if end[p] - start[p] >= end[q] - start[q] else q
+        other = q if j == p else p  # the run beyond k, now next to j
+        absorb(j, k)
+        if other != -1 and cls[other] == cls[j]:
+            absorb(j, other)
+        version[j] += 1
+        heapq.heappush(heap, (end[j] - start[j], j, version[j]))
+    return [(cls[i], start[i], end[i], members[i]) for i in range(n) if alive[i]]
 
 
 class EpisodeTracker:
@@ -331,6 +366,13 @@ class EpisodeTracker:
     def alerting(self) -> bool:
         """True while an episode that has alerted is open and the driver still distracted."""
         return self._open_id is not None and bool(self._alert_times) and self._release is None
+
+    @property
+    def elapsed_s(self) -> float | None:
+        """Seconds from the open episode's start to the latest frame, or None (cheaper than :attr:`current`)."""
+        if self._open_id is None or self._span is None or self._last_time_s is None:
+            return None
+        return self._last_time_s - self._span.start_time_s
 
     @property
     def current_activity(self) -> Activity | None:

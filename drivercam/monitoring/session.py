@@ -144,15 +144,14 @@ class RunSession:
         Returns:
             The frame to show and write (a new image when the alert is drawn).
         """
-        # The open episode is only built (a snapshot) on frames that draw the alert.
-        episode = self.tracker.current if self.draw_alerts and self.tracker.alerting else None
+        elapsed = self.tracker.elapsed_s if self.draw_alerts and self.tracker.alerting else None
         activity = self.tracker.current_activity
-        if episode is not None and activity is not None:
+        if elapsed is not None and activity is not None:
             # The banner names what the driver is doing now (the activity an alert event
             # names too); the episode's own label is its longest activity, maybe an earlier one.
             # Over the label banner at the top: the alert says more, and the class bars
             # at the bottom (which still show the current frame's label) stay visible.
-            image = draw_alert(image, label=activity.label, elapsed_s=episode.duration_s, position="top")
+            image = draw_alert(image, label=activity.label, elapsed_s=elapsed, position="top")
         peak = self.tracker.peak_frame_index
         if peak == frame_index and self.report_path is not None:
             self._peak = (frame_index, image.copy())

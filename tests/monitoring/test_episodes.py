@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
@@ -283,6 +284,56 @@ def test_merge_runs_absorbs_short_runs_into_the_longer_neighbour() -> None:
     ]
 
 
+def _merge_reference(runs: list[tuple[int, float, float]], min_s: float) -> list[tuple[int, float, float, list[int]]]:
+    """The rule, step by step as the module docs state it, on a plain list."""
+
+    def join(items: list[tuple[int, float, float, list[int]]]) -> list[tuple[int, float, float, list[int]]]:
+        out: list[tuple[int, float, float, list[int]]] = []
+        for item in items:
+            if out and out[-1][0] == item[0]:
+                out[-1] = (item[0], out[-1][1], item[2], out[-1][3] + item[3])
+            else:
+                out.append(item)
+        return out
+
+    items = join([(c, a, b, [i]) for i, (c, a, b) in enumerate(runs)])
+    while len(items) > 1:
+        durations = [b - a for _, a, b, _ in items]
+        k = min(range(len(items)), key=lambda i: (durations[i], i))
+        if durations[k] + 1e-6 >= min_s:
+            break
+        if k in (0, len(items) - 1):
+            j = 1 if k == 0 else k - 1
+        else:
+            j = k - 1 if durations[k - 1] >= durations[k + 1] else k + 1
+        c, a, b, m = items[j]
+        items[j] = (c, min(a, items[k][1]), max(b, items[k][2]), sorted(m + items[k][3]))
+        del items[k]
+        items = join(items)
+    return items
+
+
+def test_merge_runs_agrees_with_the_rule_stepped_through_on_a_list() -> None:
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(1, 40))
+        # Frame-grid times (1/15 s) make ties between durations common.
+        edges = np.concatenate([[0], np.cumsum(rng.integers(1, 30, n))]) / 15
+        classes = rng.integers(1, 4 if trial % 2 else 10, n)
+        runs = [(int(c), float(a), float(b)) for c, a, b in zip(classes, edges[:-1], edges[1:])]
+        assert merge_runs(runs, 1.0) == _merge_reference(runs, 1.0), runs
+
+
+def test_merge_runs_is_fast_on_thousands_of_runs() -> None:
+    edges = np.arange(20001) / 15  # 20000 one-frame runs: 22 minutes of flicker
+    runs = [(1 + i % 3, float(a), float(b)) for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+    start = time.perf_counter()
+    merged = merge_runs(runs, 1.0)
+    assert time.perf_counter() - start < 2.0
+    assert merged[0][1] == 0.0 and merged[-1][2] == edges[-1]
+    assert all(b - a >= 1.0 - 1e-6 for _, a, b, _ in merged)
+
+
 def _back_to_back(t: float) -> np.ndarray:
     # Texting right, 0.4 s of drinking, texting left, the radio; safe from 9.6 s.
     for a, b, cls in ((1.0, 4.0, 1), (4.0, 4.4, 6), (4.4, 8.0, 3), (8.0, 9.6, 5)):
@@ -301,7 +352,9 @@ def test_episode_activities_and_alerts_name_what_the_driver_does() -> None:
             now = tracker.current_activity
             assert now is not None and (now.label, now.start_time_s) == ("operating the radio", pytest.approx(8.0))
             assert now.end_time_s == pytest.approx(130 / 15)
-    assert tracker.current_activity is None
+            current = tracker.current
+            assert current is not None and tracker.elapsed_s == pytest.approx(current.duration_s)
+    assert tracker.current_activity is None and tracker.elapsed_s is None
     (ep,) = tracker.episodes
     # The 0.4 s of drinking (frames 60-65) joins the longer neighbour, texting left.
     got = [(a.class_index, a.class_id, a.start_time_s, a.end_time_s) for a in ep.activities]
