@@ -164,5 +164,16 @@ def test_report_renders_in_headless_chromium(report: tuple[Path, list[Episode]],
         assert pixels(class_color(c)) > 300, LABELS[c]
     assert pixels("#b71c1c") > 2000
 
+    # Opened at #snap-1, the snapshot's lightbox darkens the whole page and shows the picture in the middle.
+    boxed = tmp_path / "lightbox.png"
+    res = _run_chromium(
+        binary, tmp_path / "profile-box", f"--screenshot={boxed}", "--window-size=1200,900", url + "#snap-1"
+    )
+    assert res.returncode == 0 and boxed.is_file(), res.stderr.decode(errors="replace")[-500:]
+    box = cv2.imread(str(boxed))
+    assert box is not None and float(box[850:, :200].mean()) < 80 < float(img[850:, :200].mean())
+    # The snapshot is a flat BGR (40, 80, 160) frame.
+    assert np.abs(box[450, 600].astype(int) - (40, 80, 160)).max() <= 25
+
 
 # -- RunSession: the whole chain for a render loop -----------------------------------
