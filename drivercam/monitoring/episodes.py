@@ -92,7 +92,9 @@ class EpisodeConfig:
         distraction_classes: class indices that count as distraction; None
             means every class except 0 ("safe driving").
         min_activity_s: activities inside an episode shorter than this many
-            seconds are merged into their neighbours (0 keeps every run).
+            seconds are merged into their neighbours (0 keeps every run). The
+            default, 1 s, matches ``onset_s``: what would be too short to start
+            an episode is too short to count as an activity of its own.
     """
 
     onset_s: float = 1.0
