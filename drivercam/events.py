@@ -144,7 +144,8 @@ class Event:
         """A flat JSON-ready dict (``type`` says the kind); ends carry the whole episode.
 
         Alerts also carry the episode's ``activities`` so far and the current
-        ``activity`` (``activity_label`` names it)."""
+        ``activity`` (``activity_label`` names it).
+        """
         d: dict[str, Any] = {
             "type": self.kind,
             "time_s": self.time_s,

@@ -189,7 +189,7 @@ def _timeline_svg(
     return "\n".join(parts)
 
 
-def _activities_html(ep: Episode, labels: Sequence[str]) -> str:
+def _activities_html(ep: Episode) -> str:
     """The episode's activities in time order, the episode's own class in bold."""
     esc = html.escape
     if not ep.activities:  # an episode read from an older log
@@ -325,7 +325,7 @@ def write_report(
         img = _snapshot_html(data, ep) if data else '<span class="none">no snapshot</span>'
         ep_rows.append(
             f'<tr id="episode-{ep.id}"><td class="n">{ep.id}</td>'
-            f"<td>{_activities_html(ep, labels)}</td>"
+            f"<td>{_activities_html(ep)}</td>"
             f'<td class="n">{_fmt_time(ep.start_time_s)}</td><td class="n">{_fmt_time(ep.end_time_s)}</td>'
             f'<td class="n">{ep.duration_s:.1f} s</td><td class="n">{ep.peak_confidence:.2f}</td>'
             f'<td class="n">{ep.mean_confidence:.2f}</td><td class="n">{ep.alerts}</td><td>{img}</td></tr>'
