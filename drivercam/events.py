@@ -1,4 +1,4 @@
-"""Value objects of the episode rule (:class:`Episode`, :class:`Event`) and time per class.
+"""Value objects of the episode rule (:class:`Activity`, :class:`Episode`, :class:`Event`) and time per class.
 
 Shared by the tracker that makes them (:mod:`drivercam.monitoring.episodes`),
 the sinks that write them (:mod:`drivercam.sinks.eventlog`,
@@ -15,9 +15,47 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EVENT_KINDS", "Episode", "Event", "class_durations"]
+__all__ = ["EVENT_KINDS", "Activity", "Episode", "Event", "activity_durations", "class_durations"]
 
 EVENT_KINDS = ("episode_start", "alert", "episode_end")
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One stretch of an episode during which the driver did one thing.
+
+    An activity is a run of frames whose smoothed class, among the distraction
+    classes, stays the same (:mod:`drivercam.monitoring.episodes` says how short
+    runs are merged into their neighbours).
+
+    Attributes:
+        class_index: the distraction class; ``class_id`` and ``label`` name it.
+        start_time_s: time of its first frame.
+        end_time_s: time of the frame after its last one (the episode's end for
+            the last activity).
+        duration_s: ``end_time_s - start_time_s``.
+        mean_confidence: mean smoothed probability of ``class_index`` over its frames.
+    """
+
+    class_index: int
+    class_id: str
+    label: str
+    start_time_s: float
+    end_time_s: float
+    duration_s: float
+    mean_confidence: float
+
+    def __post_init__(self) -> None:
+        if isinstance(self.class_index, bool) or not isinstance(self.class_index, int) or self.class_index < 0:
+            raise ValueError(f"class_index must be an int >= 0, got {self.class_index!r}")
+        if not self.end_time_s >= self.start_time_s:
+            raise ValueError(
+                f"an activity must not end ({self.end_time_s!r} s) before it starts ({self.start_time_s!r} s)"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -36,6 +74,9 @@ class Episode:
         peak_frame_index, peak_time_s: where the peak is (first one on ties).
         alerts: number of alerts fired; ``alert_times_s`` their times.
         snapshot: path of the JPEG snapshot at the peak, when one was written.
+        activities: what the driver did during the episode, in time order,
+            covering it from start to end; ``class_index`` is the activity
+            class with the most time.
     """
 
     id: int
@@ -53,12 +94,22 @@ class Episode:
     alerts: int
     alert_times_s: tuple[float, ...] = ()
     snapshot: str | None = None
+    activities: tuple[Activity, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
         d = dataclasses.asdict(self)
         d["alert_times_s"] = list(self.alert_times_s)
+        d["activities"] = [a.to_dict() for a in self.activities]
         return d
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> Episode:
+        """The episode :meth:`to_dict` wrote (a log without ``activities`` reads as none)."""
+        values = dict(record)
+        values["alert_times_s"] = tuple(values.get("alert_times_s", ()))
+        values["activities"] = tuple(Activity(**a) for a in values.get("activities", ()))
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -71,6 +122,9 @@ class Event:
         confidence: the distraction mass at that frame.
         episode: the episode as it stands (final for ``episode_end``).
         alert_number: 1-based alert count within the episode (alerts only, else 0).
+        activity: what the driver is doing at this frame (alerts only): the
+            smoothed class among the distraction classes, since when it has
+            lasted, and its mean probability so far.
     """
 
     kind: str
@@ -79,6 +133,7 @@ class Event:
     confidence: float
     episode: Episode
     alert_number: int = 0
+    activity: Activity | None = None
 
     @property
     def elapsed_s(self) -> float:
@@ -86,7 +141,11 @@ class Event:
         return self.time_s - self.episode.start_time_s
 
     def to_dict(self) -> dict[str, Any]:
-        """A flat JSON-ready dict (``type`` says the kind); ends carry the whole episode."""
+        """A flat JSON-ready dict (``type`` says the kind); ends carry the whole episode.
+
+        Alerts also carry the episode's ``activities`` so far and the current
+        ``activity`` (``activity_label`` names it).
+        """
         d: dict[str, Any] = {
             "type": self.kind,
             "time_s": self.time_s,
@@ -99,9 +158,32 @@ class Event:
         }
         if self.kind == "alert":
             d["alert_number"] = self.alert_number
+            if self.activity is not None:
+                d["activity_class_index"] = self.activity.class_index
+                d["activity_label"] = self.activity.label
+                d["activity"] = self.activity.to_dict()
+            d["activities"] = [a.to_dict() for a in self.episode.activities]
         if self.kind == "episode_end":
             d["episode"] = self.episode.to_dict()
         return d
+
+
+def activity_durations(episodes: Sequence[Episode], num_classes: int) -> np.ndarray:
+    """Seconds of each class's activities, summed over ``episodes``.
+
+    Returns:
+        (num_classes,) float64 seconds.
+    """
+    out = np.zeros(num_classes, dtype=np.float64)
+    for episode in episodes:
+        for activity in episode.activities:
+            if not 0 <= activity.class_index < num_classes:
+                raise ValueError(
+                    f"activity class index {activity.class_index} out of range for {num_classes} classes "
+                    f"(episode {episode.id})"
+                )
+            out[activity.class_index] += activity.duration_s
+    return out
 
 
 def class_durations(

@@ -9,7 +9,10 @@ reports:
 - how often the displayed label changes, against the true number of changes;
 - distraction episodes against the true distraction spans (consecutive
   non-safe frames): spans found, onset and end delays, first-alert delay,
-  spans split in two, episodes covering several spans, episodes with no true span.
+  spans split in two, episodes covering several spans, episodes with no true span;
+- the episodes' activities against the true stretches of one distraction class:
+  a stretch is *inside* an episode when an episode overlaps it, and *named*
+  when one activity of its own class covers at least half of it.
 
 ``tau 0`` is the raw model output. The clips hold each photo for 3 frames and
 change activity every 6 s, so a raw model flickers at photo changes; a good
@@ -159,6 +162,46 @@ def true_spans(distracted: np.ndarray, times: np.ndarray, duration_s: float) -> 
     return spans
 
 
+def true_stretches(
+    truth: np.ndarray, times: np.ndarray, duration_s: float, classes: list[int]
+) -> list[tuple[float, float, int]]:
+    """[start, end) times and class of runs of consecutive frames of one distraction class."""
+    out: list[tuple[float, float, int]] = []
+    edges = np.flatnonzero(np.diff(truth)) + 1
+    starts = np.concatenate([[0], edges])
+    ends = np.concatenate([edges, [len(truth)]])
+    for a, b in zip(starts, ends):
+        cls = int(truth[a])
+        if cls in classes:
+            out.append((float(times[a]), float(times[b]) if b < len(times) else duration_s, cls))
+    return out
+
+
+def match_activities(episodes: list[Episode], stretches: list[tuple[float, float, int]]) -> dict[str, Any]:
+    """How many true stretches lie in an episode, and how many an activity of their class names.
+
+    Named: one activity of the stretch's class overlaps at least half of the stretch.
+    """
+    inside = named = 0
+    missed: list[str] = []
+    for s, e, cls in stretches:
+        inside += any(ep.start_time_s < e and ep.end_time_s > s for ep in episodes)
+        best = max(
+            (
+                min(e, a.end_time_s) - max(s, a.start_time_s)
+                for ep in episodes
+                for a in ep.activities
+                if a.class_index == cls
+            ),
+            default=0.0,
+        )
+        if best >= 0.5 * (e - s):
+            named += 1
+        else:
+            missed.append(f"c{cls}@{s:.0f}s")
+    return {"stretches": len(stretches), "in_episode": inside, "named": named, "not_named": " ".join(missed)}
+
+
 def match_episodes(episodes: list[Episode], spans: list[tuple[float, float]]) -> dict[str, Any]:
     """Compare episodes with true distraction spans (overlap = match)."""
     onset, end, first_alert = [], [], []
@@ -215,6 +258,7 @@ def evaluate(clip: Clip, tau_s: float, labels: tuple[str, ...], config: EpisodeC
         "true_label_changes": label_changes(clip.truth),
     }
     result.update(match_episodes(tracker.episodes, true_spans(truly, clip.times, clip.duration_s)))
+    result.update(match_activities(tracker.episodes, true_stretches(clip.truth, clip.times, clip.duration_s, classes)))
     return result
 
 
@@ -223,7 +267,7 @@ def _fmt(key: str, v: Any) -> str:
         return "-"
     if isinstance(v, float):
         return f"{v:+.2f}" if "delay" in key else f"{v:.3f}"
-    return str(v)
+    return str(v) or "-"
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -233,6 +277,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         ("true_spans", "spans"), ("spans_split", "split"), ("merging_episodes", "merged"), ("false_episodes", "false"),
         ("mean_onset_delay_s", "onset_d"), ("mean_end_delay_s", "end_d"),
         ("mean_first_alert_delay_s", "alert_d"), ("alerts", "alerts"),
+        ("stretches", "stretches"), ("in_episode", "in_ep"), ("named", "named"), ("not_named", "not named"),
     ]
     cells = [[_fmt(key, r[key]) for key, _ in cols] for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h) in enumerate(cols)]
@@ -249,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="eu-high-speed", help="episode timing preset")
     parser.add_argument("--enter", type=float, default=None, help="override the enter threshold")
     parser.add_argument("--exit", type=float, default=None, help="override the exit threshold")
+    parser.add_argument("--min-activity", type=float, default=None, help="override the shortest activity (s)")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--cache", type=Path, default=REPO / "out" / "eval_smoothing", help="probability cache folder ('' = none)")
     parser.add_argument("--json", type=Path, default=None, help="write all rows here")
@@ -264,7 +310,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         taus = [float(t) for t in args.taus.split(",") if t.strip()]
-        config = EpisodeConfig.from_preset(args.preset, enter_threshold=args.enter, exit_threshold=args.exit)
+        config = EpisodeConfig.from_preset(
+            args.preset, enter_threshold=args.enter, exit_threshold=args.exit, min_activity_s=args.min_activity
+        )
     except (TypeError, ValueError) as e:
         print(f"eval_smoothing: {e}", file=sys.stderr)
         return 2
@@ -273,6 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = [evaluate(clip, tau, labels, config) for tau in taus for clip in clips]
     print(f"model {args.model.name}, preset {args.preset}: {config}")
     print_table(rows)
+    for tau in taus:
+        group = [r for r in rows if r["tau_s"] == tau]
+        total = {k: sum(r[k] for r in group) for k in ("stretches", "in_episode", "named", "false_episodes")}
+        print(
+            f"tau {tau}: {total['in_episode']} of {total['stretches']} distracted stretches in an episode, "
+            f"{total['named']} named by an activity of their class, {total['false_episodes']} episodes in safe driving"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=2))

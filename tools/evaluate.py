@@ -36,7 +36,7 @@ from dataset import CLASS_IDS, Sample, default_data_dir, load_bgr, read_samples 
 
 from drivercam.model import OnnxClassifier  # noqa: E402
 from drivercam.render.cam import cam_for_frame
-from drivercam.render.heatmap import blend_heatmap, colorize_cam
+from drivercam.render.heatmap import blend_levels, cam_levels
 from drivercam.render.overlay import draw_label
 
 log = logging.getLogger("evaluate")
@@ -114,8 +114,7 @@ def contact_sheet(
         tiles = []
         for image, probs, cams in items.get(c, []):
             pred = int(np.argmax(probs))
-            heat = colorize_cam(cam_for_frame(cams, pred, image.shape), "jet")
-            shown = blend_heatmap(image, heat, 0.45)
+            shown = blend_levels(image, cam_levels(cams, pred, image.shape), 0.45, "jet", "evidence")
             shown = draw_label(shown, labels[pred], float(probs[pred]),
                                subtitle=f"truth: {labels[c]}" if pred != c else None)
             tiles.append(cv2.resize(shown, (tw, th), interpolation=cv2.INTER_AREA))

@@ -8,8 +8,8 @@ the classifier are wrapped so every stage is timed where it really runs:
 * ``capture``: ``source.read()`` (decoding; for a camera also the wait for the sensor);
 * ``preprocess``: resize each frame into a model input (on the capture thread);
 * ``inference``: one ONNX Runtime run, probabilities and every class's CAM;
-* ``cam``: pick, normalise and upsample the shown class's map, colourise it;
-* ``render``: blend the heatmap, draw banner, bars and HUD;
+* ``cam``: pick, normalise and upsample the shown class's map (uint8 levels);
+* ``render``: colour and blend the heatmap, draw banner, bars and HUD;
 * ``encode``: H.264 encoding and muxing.
 
 Reported per stage: median, p90, p99 in milliseconds, after ``--warmup``

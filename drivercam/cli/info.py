@@ -22,7 +22,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print what the model says about itself and where it runs."""
-    from drivercam.model import OnnxClassifier, available_providers
+    from drivercam.model import OnnxClassifier, available_providers, split_providers
 
     path = model_path(args, args.model_path)
     classifier = OnnxClassifier(path, device=args.device, intra_op_threads=args.threads)
@@ -40,8 +40,18 @@ def run(args: argparse.Namespace) -> int:
         f"colour order: {classifier.color_order}",
         "metadata:",
         *(f"  {key}: {value}" for key, value in sorted(classifier.metadata.items())),
-        f"available providers: {', '.join(available_providers())}",
-        f"chosen providers ({args.device}): {', '.join(classifier.providers)}",
     ]
+    compiled = available_providers()
+    loads, broken = split_providers(compiled)
+    lines += [
+        f"providers compiled into ONNX Runtime: {', '.join(compiled)}",
+        f"providers that load on this machine: {', '.join(loads)}",
+    ]
+    if broken:
+        lines.append(
+            f"compiled in but not loading here: {', '.join(broken)} "
+            "(no GPU, driver or libraries they need; see ONNX Runtime's requirements page)"
+        )
+    lines.append(f"chosen providers ({args.device}): {', '.join(classifier.providers)}")
     print("\n".join(lines))
     return EXIT_OK

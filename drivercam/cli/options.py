@@ -17,6 +17,7 @@ from drivercam.model.classes import resolve_class
 from drivercam.monitoring.episodes import EPISODE_PRESETS, EpisodeConfig
 from drivercam.monitoring.session import RunSession
 from drivercam.monitoring.smoothing import DEFAULT_CAM_TAU_S, DEFAULT_PROBS_TAU_S
+from drivercam.render.heatmap import HEATMAP_STYLES
 from drivercam.render.overlay import OverlayOptions
 
 MODEL_ENV = "DRIVERCAM_MODEL"
@@ -69,6 +70,12 @@ def common_options() -> argparse.ArgumentParser:
     overlay.add_argument("--colormap", help="OpenCV colormap name, e.g. jet, turbo, inferno")
     overlay.add_argument("--no-heatmap", action="store_true", help="draw labels only, no class activation map")
     overlay.add_argument(
+        "--heatmap-style",
+        choices=HEATMAP_STYLES,
+        help="evidence: tint only where the map is warm, more where it is warmer (default); "
+        "full: blend the colormap over the whole frame",
+    )
+    overlay.add_argument(
         "--cam-class",
         metavar="CLASS",
         help="show the map of this class (index, class id or label) instead of the predicted one",
@@ -93,7 +100,7 @@ def model_path(args: argparse.Namespace, explicit: str | None = None) -> Path:
 
 
 def overlay_options(args: argparse.Namespace, cam_class: int | None = None) -> OverlayOptions:
-    """Drawing options from ``--alpha``, ``--colormap``, ``--no-heatmap``, ``--top-k``."""
+    """Drawing options from ``--alpha``, ``--colormap``, ``--no-heatmap``, ``--heatmap-style``, ``--top-k``."""
     kwargs: dict[str, Any] = {"show_heatmap": not args.no_heatmap, "cam_class": cam_class}
     if args.alpha is not None:
         if not 0.0 <= args.alpha <= 1.0:  # also rejects nan
@@ -103,6 +110,8 @@ def overlay_options(args: argparse.Namespace, cam_class: int | None = None) -> O
         kwargs["colormap"] = args.colormap
     if args.top_k is not None:
         kwargs["top_k"] = args.top_k
+    if args.heatmap_style is not None:
+        kwargs["heatmap_style"] = args.heatmap_style
     return OverlayOptions(**kwargs)
 
 
@@ -159,6 +168,12 @@ def add_episode_arguments(parser: argparse.ArgumentParser) -> None:
         help="distraction probability below which the driver counts as safe again (default: 0.35)",
     )
     group.add_argument(
+        "--min-activity-s",
+        type=float,
+        metavar="S",
+        help="activities inside an episode shorter than this are merged into their neighbours (default: 1.0)",
+    )
+    group.add_argument(
         "--distraction-classes",
         metavar="LIST",
         help="comma-separated class indices or ids that count as distraction (default: all but 0)",
@@ -210,6 +225,7 @@ def session_from_args(
             enter_threshold=args.enter_threshold,
             exit_threshold=args.exit_threshold,
             distraction_classes=classes,
+            min_activity_s=args.min_activity_s,
         )
     except (TypeError, ValueError) as error:
         field = str(error).split()[0]
@@ -220,6 +236,7 @@ def session_from_args(
             "release_s": "--release-s",
             "enter_threshold": "--enter-threshold",
             "exit_threshold": "--exit-threshold",
+            "min_activity_s": "--min-activity-s",
         }.get(field)
         raise ValueError(f"{error} (set by {option} or --preset)" if option else str(error)) from error
     for option, value in (("--smooth", args.smooth), ("--cam-smooth", args.cam_smooth)):
@@ -236,4 +253,5 @@ def session_from_args(
         report_path=args.report,
         on_alert=args.on_alert,
         subtitle=subtitle,
+        class_ids=class_ids,
     )

@@ -37,6 +37,7 @@ from drivercam.model.runtime import (
     provider_works,
     resolve_providers,
     runs_on_cpu,
+    split_providers,
 )
 
 __all__ = [
@@ -64,5 +65,6 @@ __all__ = [
     "provider_works",
     "resolve_providers",
     "runs_on_cpu",
+    "split_providers",
     "softmax",
 ]

@@ -113,6 +113,27 @@ def available_providers() -> list[str]:
     return list(import_onnxruntime().get_available_providers())
 
 
+def split_providers(
+    available: Iterable[str] | None = None, works: Callable[[str], bool] | None = None
+) -> tuple[list[str], list[str]]:
+    """The providers compiled into this build, split into those that load here and those that do not.
+
+    A GPU build lists CUDA and TensorRT on a machine without a GPU or without
+    their libraries; each provider is probed (:func:`provider_works`) to tell.
+
+    Args:
+        available: provider names (default: :func:`available_providers`).
+        works: the probe (default: :func:`provider_works`), injectable for tests.
+
+    Returns:
+        (providers that load, providers compiled in that do not), each in the build's order.
+    """
+    names = available_providers() if available is None else list(available)
+    probe = provider_works if works is None else works
+    loads = [name for name in names if probe(name)]
+    return loads, [name for name in names if name not in loads]
+
+
 # --------------------------------------------------------------------------- providers
 
 

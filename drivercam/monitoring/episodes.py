@@ -16,8 +16,20 @@ The rule, applied frame by frame to *smoothed* probabilities:
 * **Release** (hysteresis): an open episode ends only when ``m < exit_threshold``
   has held for at least ``release_s``; its end time is the first of those
   frames. A shorter safe blip leaves the episode open and uninterrupted.
-* **Class**: the distraction class with the largest summed probability over
-  the episode's frames; **confidence** is the mass ``m``.
+* **Activities**: each frame's *activity* is its most probable distraction
+  class (``argmax`` of the smoothed probabilities over the distraction classes,
+  so a frame the model calls safe inside an episode still gets the likeliest
+  distraction). Consecutive frames with the same activity form a run, which
+  lasts from its first frame's time to the next run's first frame (the last
+  run to the episode's end). Runs shorter than ``min_activity_s`` are merged
+  away one at a time: the shortest of them (the earlier on ties) is absorbed
+  by the longer of its two neighbours (the earlier on ties; at either end of
+  the episode, by its only neighbour), taking that neighbour's class, and
+  neighbours that now share a class join. This stops when every run lasts at
+  least ``min_activity_s`` or one run is left. An activity's confidence is the
+  mean smoothed probability of its class over all of its frames.
+* **Class**: the activity class with the most time in the episode (the lowest
+  class index on ties); **confidence** is the mass ``m``.
 
 The presets follow the timing of the EU advanced driver distraction warning
 rules (Regulation (EU) 2023/2590): warn within 3.5 s of sustained distraction
@@ -30,6 +42,7 @@ the preset.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import logging
 import math
 from collections.abc import Sequence
@@ -38,9 +51,9 @@ from typing import Any
 
 import numpy as np
 
-from drivercam.events import Episode, Event
+from drivercam.events import Activity, Episode, Event
 
-__all__ = ["EPISODE_PRESETS", "EpisodeConfig", "EpisodeTracker"]
+__all__ = ["EPISODE_PRESETS", "EpisodeConfig", "EpisodeTracker", "merge_runs"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +91,10 @@ class EpisodeConfig:
             (<= ``enter_threshold``; the gap is the hysteresis band).
         distraction_classes: class indices that count as distraction; None
             means every class except 0 ("safe driving").
+        min_activity_s: activities inside an episode shorter than this many
+            seconds are merged into their neighbours (0 keeps every run). The
+            default, 1 s, matches ``onset_s``: what would be too short to start
+            an episode is too short to count as an activity of its own.
     """
 
     onset_s: float = 1.0
@@ -87,9 +104,18 @@ class EpisodeConfig:
     enter_threshold: float = 0.5
     exit_threshold: float = 0.35
     distraction_classes: tuple[int, ...] | None = None
+    min_activity_s: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("onset_s", "warning_s", "cooldown_s", "release_s", "enter_threshold", "exit_threshold"):
+        for name in (
+            "onset_s",
+            "warning_s",
+            "cooldown_s",
+            "release_s",
+            "enter_threshold",
+            "exit_threshold",
+            "min_activity_s",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"{name} must be a number, got {type(value).__name__}")
@@ -151,36 +177,136 @@ class EpisodeConfig:
 
 
 @dataclass
+class _Run:
+    """Consecutive frames with the same activity class, before merging."""
+
+    class_index: int
+    start_time_s: float
+    frames: int
+    prob_sums: np.ndarray  # (C,) smoothed probabilities summed over the frames
+
+    def copy(self) -> _Run:
+        return _Run(self.class_index, self.start_time_s, self.frames, self.prob_sums.copy())
+
+
+@dataclass
 class _Span:
     """Running statistics of the frames of a candidate or open episode."""
 
     start_time_s: float
     first_frame: int
-    num_classes: int
     frames: int = 0
     mass_sum: float = 0.0
     peak: float = -1.0
     peak_frame: int = -1
     peak_time_s: float = 0.0
     last_frame: int = -1
-    class_sums: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    runs: list[_Run] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self.class_sums = np.zeros(self.num_classes, dtype=np.float64)
-
-    def add(self, time_s: float, frame: int, mass: float, dprobs: np.ndarray) -> None:
+    def add(self, time_s: float, frame: int, mass: float, probs: np.ndarray, activity: int) -> None:
         self.frames += 1
         self.mass_sum += mass
-        self.class_sums += dprobs
         self.last_frame = frame
         if mass > self.peak:
             self.peak, self.peak_frame, self.peak_time_s = mass, frame, time_s
+        if self.runs and self.runs[-1].class_index == activity:
+            self.runs[-1].frames += 1
+            self.runs[-1].prob_sums += probs
+        else:
+            self.runs.append(_Run(activity, time_s, 1, probs.astype(np.float64, copy=True)))
 
     def merge(self, other: _Span) -> None:
         # The frames of a safe blip join the episode; they cannot hold its peak.
         self.frames += other.frames
         self.mass_sum += other.mass_sum
-        self.class_sums += other.class_sums
+        self.runs = _joined(self.runs, other.runs)
+
+
+def _joined(first: list[_Run], second: list[_Run]) -> list[_Run]:
+    """``first`` then ``second`` (copied), the two runs at the seam joined when they share a class."""
+    out = [run.copy() for run in first]
+    for run in second:
+        if out and out[-1].class_index == run.class_index:
+            out[-1].frames += run.frames
+            out[-1].prob_sums += run.prob_sums
+        else:
+            out.append(run.copy())
+    return out
+
+
+def merge_runs(
+    runs: Sequence[tuple[int, float, float]], min_duration_s: float
+) -> list[tuple[int, float, float, list[int]]]:
+    """Merge runs shorter than ``min_duration_s`` into their neighbours (the rule in the module docs).
+
+    Neighbouring runs of the same class count as one. A heap keeps the
+    shortest run at hand, so an hour-long episode with thousands of runs costs
+    milliseconds, not seconds.
+
+    Args:
+        runs: ``(class_index, start_time_s, end_time_s)`` in time order, each
+            starting where the previous one ends.
+        min_duration_s: the shortest run kept on its own.
+
+    Returns:
+        ``(class_index, start_time_s, end_time_s, members)`` in time order,
+        ``members`` being the indices into ``runs`` that each one covers.
+    """
+    cls: list[int] = []
+    start: list[float] = []
+    end: list[float] = []
+    members: list[list[int]] = []
+    for i, (c, a, b) in enumerate(runs):
+        if cls and cls[-1] == c:
+            end[-1] = b
+            members[-1].append(i)
+        else:
+            cls.append(c)
+            start.append(a)
+            end.append(b)
+            members.append([i])
+    n = len(cls)
+    # Survivors keep their index, so index order is time order (the tie-break).
+    prev = list(range(-1, n - 1))
+    nxt = [*range(1, n), -1]
+    alive = [True] * n
+    version = [0] * n
+    heap = [(end[i] - start[i], i, 0) for i in range(n)]
+    heapq.heapify(heap)
+    left = n
+
+    def absorb(into: int, gone: int) -> None:
+        nonlocal left
+        start[into], end[into] = min(start[into], start[gone]), max(end[into], end[gone])
+        members[into] = members[gone] + members[into] if gone < into else members[into] + members[gone]
+        alive[gone] = False
+        left -= 1
+        p, q = prev[gone], nxt[gone]
+        if p != -1:
+            nxt[p] = q
+        if q != -1:
+            prev[q] = p
+
+    while heap and left > 1:
+        duration, k, seen = heapq.heappop(heap)
+        if not alive[k] or seen != version[k]:
+            continue  # a stale entry: the run has grown or gone since
+        if duration + _EPS_S >= min_duration_s:
+            break
+        p, q = prev[k], nxt[k]
+        if p == -1:
+            j = q
+        elif q == -1:
+            j = p
+        else:  # the longer neighbour, the earlier on ties
+            j = p if end[p] - start[p] >= end[q] - start[q] else q
+        other = q if j == p else p  # the run beyond k, now next to j
+        absorb(j, k)
+        if other != -1 and cls[other] == cls[j]:
+            absorb(j, other)
+        version[j] += 1
+        heapq.heappush(heap, (end[j] - start[j], j, version[j]))
+    return [(cls[i], start[i], end[i], members[i]) for i in range(n) if alive[i]]
 
 
 class EpisodeTracker:
@@ -198,10 +324,19 @@ class EpisodeTracker:
         >>> tracker.finish()
     """
 
-    def __init__(self, labels: Sequence[str], config: EpisodeConfig | None = None) -> None:
+    def __init__(
+        self,
+        labels: Sequence[str],
+        config: EpisodeConfig | None = None,
+        *,
+        class_ids: Sequence[str] | None = None,
+    ) -> None:
         self.labels = tuple(labels)
         if not self.labels:
             raise ValueError("labels must name at least one class")
+        self.class_ids = tuple(str(i) for i in range(len(self.labels))) if class_ids is None else tuple(class_ids)
+        if len(self.class_ids) != len(self.labels):
+            raise ValueError(f"got {len(self.class_ids)} class ids for {len(self.labels)} labels; give one per class")
         self.config = config if config is not None else EpisodeConfig()
         self._classes = np.array(self.config.classes_for(len(self.labels)), dtype=np.intp)
         self.episodes: list[Episode] = []
@@ -235,6 +370,24 @@ class EpisodeTracker:
         return self._open_id is not None and bool(self._alert_times) and self._release is None
 
     @property
+    def elapsed_s(self) -> float | None:
+        """Seconds from the open episode's start to the latest frame, or None (cheaper than :attr:`current`)."""
+        if self._open_id is None or self._span is None or self._last_time_s is None:
+            return None
+        return self._last_time_s - self._span.start_time_s
+
+    @property
+    def current_activity(self) -> Activity | None:
+        """What the driver is doing now, while an episode is open: the latest frame's
+        activity class, since when it has lasted (unmerged), and its mean probability."""
+        if self._open_id is None or self._span is None or self._last_time_s is None:
+            return None
+        source = self._release if self._release is not None else self._span
+        if not source.runs:
+            return None
+        return self._activity(source.runs[-1], self._last_time_s)
+
+    @property
     def peak_frame_index(self) -> int | None:
         """Peak frame of the candidate or open episode (for snapshots), or None."""
         return None if self._span is None else self._span.peak_frame
@@ -258,9 +411,8 @@ class EpisodeTracker:
             raise ValueError(
                 f"time_s went back from {self._last_time_s!r} to {time_s!r}; call finish() before feeding a new stream"
             )
-        dprobs = np.zeros(len(self.labels))
-        dprobs[self._classes] = p[self._classes]
-        mass = float(dprobs.sum())
+        mass = float(p[self._classes].sum())
+        activity = int(self._classes[np.argmax(p[self._classes])])
         self._last_time_s = float(time_s)
         self._last_frame = frame_index
         self._last_mass = mass
@@ -272,8 +424,8 @@ class EpisodeTracker:
                 self._span = None  # a candidate that did not last
                 return events
             if self._span is None:
-                self._span = _Span(time_s, frame_index, len(self.labels))
-            self._span.add(time_s, frame_index, mass, dprobs)
+                self._span = _Span(time_s, frame_index)
+            self._span.add(time_s, frame_index, mass, p, activity)
             if time_s - self._span.start_time_s + _EPS_S < cfg.onset_s:
                 return events
             self._open_id = self._next_id
@@ -286,11 +438,11 @@ class EpisodeTracker:
             if self._release is not None:
                 self._span.merge(self._release)
                 self._release = None
-            self._span.add(time_s, frame_index, mass, dprobs)
+            self._span.add(time_s, frame_index, mass, p, activity)
         else:
             if self._release is None:
-                self._release = _Span(time_s, frame_index, len(self.labels))
-            self._release.add(time_s, frame_index, mass, dprobs)
+                self._release = _Span(time_s, frame_index)
+            self._release.add(time_s, frame_index, mass, p, activity)
             if time_s - self._release.start_time_s + _EPS_S >= cfg.release_s:
                 events.append(self._close(time_s, frame_index, mass, self._release.start_time_s))
             return events
@@ -309,6 +461,7 @@ class EpisodeTracker:
                     mass,
                     self._episode_as_of(time_s, final=False),
                     alert_number=len(self._alert_times),
+                    activity=self.current_activity,
                 )
             )
         return events
@@ -344,16 +497,56 @@ class EpisodeTracker:
         self._open_id = None
         return Event("episode_end", time_s, frame_index, mass, episode)
 
+    def _activity(self, run: _Run, end_s: float) -> Activity:
+        c = run.class_index
+        return Activity(
+            class_index=c,
+            class_id=self.class_ids[c],
+            label=self.labels[c],
+            start_time_s=run.start_time_s,
+            end_time_s=end_s,
+            duration_s=end_s - run.start_time_s,
+            mean_confidence=float(run.prob_sums[c] / run.frames),
+        )
+
+    def _activities(self, runs: list[_Run], end_s: float) -> tuple[Activity, ...]:
+        ends = [r.start_time_s for r in runs[1:]] + [max(end_s, runs[-1].start_time_s)]
+        merged = merge_runs(
+            [(r.class_index, r.start_time_s, e) for r, e in zip(runs, ends)], self.config.min_activity_s
+        )
+        out = []
+        for c, start, end, members in merged:
+            frames = sum(runs[i].frames for i in members)
+            prob = sum(float(runs[i].prob_sums[c]) for i in members)
+            out.append(
+                Activity(
+                    class_index=c,
+                    class_id=self.class_ids[c],
+                    label=self.labels[c],
+                    start_time_s=start,
+                    end_time_s=end,
+                    duration_s=end - start,
+                    mean_confidence=prob / frames,
+                )
+            )
+        return tuple(out)
+
     def _episode_as_of(self, end_s: float, *, final: bool) -> Episode:
         span = self._span
         assert span is not None and self._open_id is not None
-        frames, class_sums, mass_sum = span.frames, span.class_sums, span.mass_sum
+        frames, runs, mass_sum = span.frames, span.runs, span.mass_sum
         if not final and self._release is not None:
             # An open episode in a blip: count the blip so far, as it would be if resumed.
             frames += self._release.frames
-            class_sums = class_sums + self._release.class_sums
+            runs = _joined(runs, self._release.runs)
             mass_sum += self._release.mass_sum
-        class_index = int(np.argmax(class_sums))
+        activities = self._activities(runs, end_s)
+        seconds = np.zeros(len(self.labels))
+        for a in activities:
+            seconds[a.class_index] += a.duration_s
+        if not seconds.any():  # only one frame so far: no time has passed
+            seconds[activities[0].class_index] = 1.0
+        class_index = int(np.argmax(seconds))
         return Episode(
             id=self._open_id,
             class_index=class_index,
@@ -369,4 +562,5 @@ class EpisodeTracker:
             peak_time_s=span.peak_time_s,
             alerts=len(self._alert_times),
             alert_times_s=tuple(self._alert_times),
+            activities=activities,
         )

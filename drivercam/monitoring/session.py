@@ -56,6 +56,8 @@ class RunSession:
         on_alert: shell command run for each alert (event JSON on stdin), or None.
         alert_timeout_s: seconds each ``on_alert`` run may take.
         title, subtitle: the report's heading and the line beneath it.
+        class_ids: the model's short class ids, for the activities of the
+            event log; default the class indices as text.
 
     Example:
         >>> with RunSession(labels, report_path="run.html") as session:
@@ -80,9 +82,10 @@ class RunSession:
         alert_timeout_s: float = 10.0,
         title: str = "drivercam report",
         subtitle: str | None = None,
+        class_ids: Sequence[str] | None = None,
     ) -> None:
         self.labels = tuple(labels)
-        self.tracker = EpisodeTracker(self.labels, config)
+        self.tracker = EpisodeTracker(self.labels, config, class_ids=class_ids)
         self.probs_smoother = ProbabilitySmoother(probs_tau_s)
         self.cam_smoother = CamSmoother(cam_tau_s)
         self.draw_alerts = draw_alerts
@@ -98,7 +101,6 @@ class RunSession:
         self._peak: tuple[int, np.ndarray] | None = None
         self._snapshots: dict[int, bytes] = {}
         self._finished = False
-        self._probs: np.ndarray | None = None  # smoothed probabilities of the last observed frame
         self.log: EventLog | None = None
         self.command: AlertCommand | None = None
         if events_path is not None:
@@ -130,7 +132,6 @@ class RunSession:
         self._last_time_s = float(t)
         self._frames += 1
         events = self.tracker.update(t, probs, result.frame.index)
-        self._probs = probs
         if self.command is not None:
             self.command.send(events)
         self._events.extend(events)
@@ -143,16 +144,14 @@ class RunSession:
         Returns:
             The frame to show and write (a new image when the alert is drawn).
         """
-        # The open episode is only built (a snapshot) on frames that draw the alert.
-        episode = self.tracker.current if self.draw_alerts and self.tracker.alerting else None
-        if episode is not None and self._probs is not None:
-            # The banner names what the driver is doing now; the episode's own label is the
-            # class with the most probability over the whole episode, maybe an earlier one.
-            classes = self.tracker.distraction_classes
-            label = self.tracker.labels[int(classes[np.argmax(self._probs[classes])])]
+        elapsed = self.tracker.elapsed_s if self.draw_alerts and self.tracker.alerting else None
+        activity = self.tracker.current_activity
+        if elapsed is not None and activity is not None:
+            # The banner names what the driver is doing now (the activity an alert event
+            # names too); the episode's own label is its longest activity, maybe an earlier one.
             # Over the label banner at the top: the alert says more, and the class bars
             # at the bottom (which still show the current frame's label) stay visible.
-            image = draw_alert(image, label=label, elapsed_s=episode.duration_s, position="top")
+            image = draw_alert(image, label=activity.label, elapsed_s=elapsed, position="top")
         peak = self.tracker.peak_frame_index
         if peak == frame_index and self.report_path is not None:
             self._peak = (frame_index, image.copy())
@@ -179,7 +178,8 @@ class RunSession:
                 one frame period.
 
         Returns:
-            A text summary when an event log or a report was asked for, else None.
+            The text summary of the run (episodes, time per class and per
+            activity, the files written); None when already finished.
         """
         if self._finished:
             return None
@@ -214,8 +214,6 @@ class RunSession:
                 title=self.title,
                 subtitle=self.subtitle,
             )
-        if self.log is None and self.report_path is None:
-            return None
         text = summarize(episodes, labels=self.labels, timeline=self.timeline, duration_s=duration or None)
         written = [str(p) for p in (self.log.path if self.log else None, self.report_path) if p is not None]
         return text + ("\nwrote " + ", ".join(written) if written else "")

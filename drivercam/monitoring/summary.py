@@ -1,10 +1,13 @@
-"""The plain-text summary printed at the end of a run: episodes, the longest one, time per class."""
+"""The plain-text summary printed at the end of a run: episodes, the longest one, time per
+class, time per activity inside the episodes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from drivercam.events import Episode, class_durations
+import numpy as np
+
+from drivercam.events import Episode, activity_durations, class_durations
 
 
 def summarize(
@@ -14,7 +17,11 @@ def summarize(
     timeline: Sequence[tuple[float, int]] | None = None,
     duration_s: float | None = None,
 ) -> str:
-    """A short plain-text summary for stdout: episodes, longest one, time per class.
+    """A short plain-text summary for stdout: episodes, longest one, time per class and per activity.
+
+    Time per class counts the smoothed class of every frame; time per activity
+    counts the activities of the episodes (:class:`~drivercam.events.Activity`),
+    so it adds up to the time distracted.
 
     Args:
         episodes: finished episodes.
@@ -38,10 +45,24 @@ def summarize(
             f"longest episode: #{longest.id} {longest.label}, {longest.duration_s:.1f} s "
             f"({longest.start_time_s:.1f}-{longest.end_time_s:.1f} s), peak {longest.peak_confidence:.2f}"
         )
-    if timeline:
-        seconds = class_durations(timeline, len(labels), duration_s)
-        total = float(seconds.sum()) or 1.0
-        width = max(len(label) for label in labels)
+    width = max(len(label) for label in labels)
+    activity_seconds = activity_durations(episodes, len(labels))
+    if activity_seconds.any():
+        counts = [0] * len(labels)
+        for episode in episodes:
+            for activity in episode.activities:
+                counts[activity.class_index] += 1
+        total_activity = float(activity_seconds.sum())
+        lines.append("time per activity in episodes:")
+        for c in np.argsort(-activity_seconds, kind="stable"):
+            if activity_seconds[c] > 0:
+                lines.append(
+                    f"  {labels[c]:<{width}}  {activity_seconds[c]:7.1f} s  "
+                    f"{100 * activity_seconds[c] / total_activity:5.1f} %  ({counts[c]}x)"
+                )
+    seconds = class_durations(timeline or (), len(labels), duration_s)
+    if seconds.any():
+        total = float(seconds.sum())
         lines.append("time per class:")
         for label, secs in zip(labels, seconds):
             if secs > 0:

@@ -21,8 +21,14 @@ _FONT = cv2.FONT_HERSHEY_DUPLEX
 
 
 def format_alert(label: str, elapsed_s: float) -> str:
-    """The banner text: ``"DISTRACTED: <label> 4.2 s"``."""
-    return f"DISTRACTED: {label} {elapsed_s:.1f} s"
+    """The banner text: ``"DISTRACTED 4.2 s: <label>"``.
+
+    The time is how long the driver has been distracted (the episode), the
+    label what they are doing now, which may have started later; the time
+    comes first so it reads as the episode's and survives when a long label
+    is cut to fit.
+    """
+    return f"DISTRACTED {elapsed_s:.1f} s: {label}"
 
 
 def _fit_text(text: str, max_width: int, scale: float, thickness: int) -> tuple[str, float]:
@@ -50,7 +56,7 @@ def draw_alert(
 
     Args:
         image: BGR uint8 (H, W, 3) frame; not modified.
-        label: the distraction, e.g. ``"texting - right"``.
+        label: the distraction now, e.g. ``"texting - right"``.
         elapsed_s: seconds since the episode started, shown to 0.1 s.
         position: ``"bottom"`` or ``"top"`` edge for the banner.
 

@@ -3,7 +3,8 @@
 Every public function returns a new image and never modifies its arguments.
 :func:`render_overlay` copies the frame once and draws the rest into that copy.
 It runs once per frame, so full-frame work stays in uint8 OpenCV calls
-(resize, colormap LUT, ``addWeighted``); banners and panels darken only their
+(resize, colormap LUT, ``addWeighted``; the evidence-style heatmap colours and
+blends only the box around the warm part of the map); banners and panels darken only their
 own rectangle. Text size follows the frame's shorter side, so the same layout
 is readable on 320x240 and on 1920x1080.
 """
@@ -19,9 +20,10 @@ import numpy as np
 
 from drivercam.render.heatmap import (
     COLORMAPS,
-    blend_heatmap,
+    HEATMAP_STYLES,
+    blend_levels,
+    cam_levels,
     check_image,
-    heatmap_for_frame,
 )
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -38,13 +40,17 @@ class OverlayOptions:
     """How :func:`render_overlay` draws.
 
     Attributes:
-        alpha: heatmap opacity in [0, 1]; 0 shows only the frame.
+        alpha: heatmap opacity in [0, 1]; 0 shows only the frame. With the
+            evidence style, the opacity where the evidence is strongest.
         colormap: an OpenCV colormap name without the ``COLORMAP_`` prefix
             (``"jet"``, ``"turbo"``, ``"inferno"``, ...), any case.
         show_heatmap: draw the CAM heatmap at all.
         cam_class: class whose CAM is shown; None shows the predicted class.
         top_k: how many classes the probability bars list.
         show_bars: draw the top-k probability bars.
+        heatmap_style: ``"evidence"`` tints only where the map is warm, with an
+            opacity growing with its value; ``"full"`` blends the colormap over
+            the whole frame at ``alpha`` (:mod:`drivercam.render.heatmap`).
     """
 
     alpha: float = 0.45
@@ -53,6 +59,7 @@ class OverlayOptions:
     cam_class: int | None = None
     top_k: int = 3
     show_bars: bool = True
+    heatmap_style: str = "evidence"
 
     def __post_init__(self) -> None:
         if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)):
@@ -73,6 +80,8 @@ class OverlayOptions:
             raise TypeError(f"top_k must be an int, got {type(self.top_k).__name__}")
         if self.top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {self.top_k!r}")
+        if self.heatmap_style not in HEATMAP_STYLES:
+            raise ValueError(f"unknown heatmap_style {self.heatmap_style!r}; choose one of {', '.join(HEATMAP_STYLES)}")
 
 
 @dataclass(frozen=True)
@@ -271,7 +280,7 @@ def render_overlay(
     fps: float | None = None,
     inference_ms: float | None = None,
     dropped: int | None = None,
-    heat: np.ndarray | None = None,
+    levels: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw heatmap, label banner, top-k bars and HUD on a copy of ``frame``.
 
@@ -282,9 +291,9 @@ def render_overlay(
         labels: C class labels.
         options: drawing options; defaults to ``OverlayOptions()``.
         fps, inference_ms, dropped: HUD values; the HUD shows those not None.
-        heat: the shown class's heatmap at the frame's size, when already made
-            (:func:`cam_class_of` and :func:`~drivercam.render.heatmap.heatmap_for_frame`);
-            made here when None.
+        levels: the shown class's map as uint8 levels at the frame's size, when
+            already made (:func:`cam_class_of` and
+            :func:`~drivercam.render.heatmap.cam_levels`); made here when None.
 
     Raises:
         ValueError: shapes disagree, or ``options.cam_class`` is not a class index.
@@ -297,9 +306,9 @@ def render_overlay(
     predicted = int(np.argmax(probs))
     cam_class = cam_class_of(probs, options)
     if options.show_heatmap and options.alpha > 0.0:
-        if heat is None:
-            heat = heatmap_for_frame(cams, cam_class, frame.shape, options.colormap)
-        out = blend_heatmap(frame, heat, options.alpha)
+        if levels is None:
+            levels = cam_levels(cams, cam_class, frame.shape)
+        out = blend_levels(frame, levels, options.alpha, options.colormap, options.heatmap_style)
     else:
         out = frame.copy()
 

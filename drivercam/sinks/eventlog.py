@@ -160,7 +160,8 @@ def read_event_log(path: str | os.PathLike[str]) -> tuple[list[Episode], list[di
     """Read an :class:`EventLog` file back.
 
     Returns:
-        (episodes with ``snapshot`` resolved against the log's folder, alert records).
+        (episodes with their activities, ``snapshot`` resolved against the log's
+        folder; alert records as dicts).
     """
     episodes: list[Episode] = []
     alerts: list[dict[str, Any]] = []
@@ -174,10 +175,9 @@ def read_event_log(path: str | os.PathLike[str]) -> tuple[list[Episode], list[di
             if kind == "alert":
                 alerts.append(rec)
             elif kind == "episode":
-                rec["alert_times_s"] = tuple(rec.get("alert_times_s", ()))
                 if rec.get("snapshot"):
                     rec["snapshot"] = str(base / rec["snapshot"])
-                episodes.append(Episode(**rec))
+                episodes.append(Episode.from_dict(rec))
             else:
                 raise ValueError(f"{path}:{n}: unknown record type {kind!r}; expected 'episode' or 'alert'")
     return episodes, alerts

@@ -1,8 +1,10 @@
-"""A one-file HTML report of a run: timeline, episodes, time per class, snapshots.
+"""A one-file HTML report of a run: timeline, episodes and their activities, time per class, snapshots.
 
 The file is self-contained: inline CSS, an inline SVG timeline, snapshots as
 base64 JPEG ``data:`` URIs; no scripts, fonts or links to fetch, so it opens
-offline, from an e-mail attachment, or years later.
+offline, from an e-mail attachment, or years later. A snapshot thumbnail opens
+full size in a CSS ``:target`` lightbox (the same ``<img>``, restyled, so each
+picture is embedded once); a click anywhere closes it.
 
 :class:`~drivercam.monitoring.session.RunSession` feeds it at the end of a run.
 """
@@ -18,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from drivercam.errors import SinkError
-from drivercam.events import Episode, class_durations
+from drivercam.events import Episode, activity_durations, class_durations
 
 __all__ = ["class_color", "write_report"]
 
@@ -55,9 +57,18 @@ th,td{padding:7px 10px;text-align:left;border-bottom:1px solid #eee;vertical-ali
 th{background:#fafafa;font-size:13px;color:#555}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 .bar{height:10px;border-radius:2px;display:inline-block}
-img.snap{width:240px;max-width:100%;border-radius:4px;display:block}
+img.snap{width:240px;max-width:100%;border-radius:4px;display:block;cursor:zoom-in}
+.snapbox .close{display:none}
+.snapbox:target{position:fixed;inset:0;z-index:10;background:#000d;display:flex;align-items:center;
+justify-content:center}
+.snapbox:target img.snap{width:auto;height:auto;max-width:96vw;max-height:92vh;cursor:zoom-out}
+.snapbox:target .close{display:block;position:absolute;inset:0;color:#fff;text-align:right;padding:8px 16px;
+font-size:28px;text-decoration:none}
 .none{color:#888}
-.also{color:#777;font-size:12px;margin-top:2px}
+.acts{margin:0;padding:0;list-style:none}
+.acts li{white-space:nowrap;font-size:14px}
+.acts li.main{font-weight:600}
+.acts .t{color:#777;font-size:12px;font-variant-numeric:tabular-nums}
 footer{color:#888;font-size:12px;margin-top:28px}
 """
 
@@ -134,9 +145,19 @@ def _timeline_svg(
     for ep in episodes:
         x0, x1 = x(ep.start_time_s), x(ep.end_time_s)
         wdt = max(x1 - x0, 1.0)
+        # The episode's activities, each in its class colour, inside the episode's outline.
+        for act in ep.activities:
+            a0, a1 = x(act.start_time_s), x(act.end_time_s)
+            parts.append(
+                f'<rect class="activity" data-episode="{ep.id}" data-class="{act.class_index}" x="{a0:.2f}" '
+                f'y="{_EP_Y + 3}" width="{max(a1 - a0, 0.3):.2f}" height="{_LANE_H - 6}" '
+                f'fill="{class_color(act.class_index)}"><title>#{ep.id} {esc(act.label)}: '
+                f"{_fmt_time(act.start_time_s)}-{_fmt_time(act.end_time_s)} ({act.duration_s:.1f} s)</title></rect>"
+            )
+        fill = "none" if ep.activities else class_color(ep.class_index)
         parts.append(
             f'<rect class="episode" data-episode="{ep.id}" x="{x0:.2f}" y="{_EP_Y + 3}" width="{wdt:.2f}" '
-            f'height="{_LANE_H - 6}" rx="3" fill="{class_color(ep.class_index)}" stroke="{_EPISODE_COLOR}" '
+            f'height="{_LANE_H - 6}" rx="3" fill="{fill}" stroke="{_EPISODE_COLOR}" '
             f'stroke-width="2"><title>#{ep.id} {esc(ep.label)}: {_fmt_time(ep.start_time_s)}-'
             f"{_fmt_time(ep.end_time_s)} ({ep.duration_s:.1f} s), {ep.alerts} alert(s)</title></rect>"
         )
@@ -168,18 +189,30 @@ def _timeline_svg(
     return "\n".join(parts)
 
 
-def _also(ep: Episode, runs: Sequence[tuple[float, float, int]], labels: Sequence[str]) -> str:
-    """The other smoothed classes seen for at least 0.5 s during an episode, longest first."""
-    seconds: dict[int, float] = {}
-    for start, end, c in runs:
-        overlap = min(end, ep.end_time_s) - max(start, ep.start_time_s)
-        if overlap > 0 and c != ep.class_index:
-            seconds[c] = seconds.get(c, 0.0) + overlap
-    items = sorted(((s, c) for c, s in seconds.items() if s >= 0.5), reverse=True)
-    if not items:
-        return ""
-    text = ", ".join(f"{html.escape(labels[c])} {s:.1f} s" for s, c in items)
-    return f'<div class="also">also {text}</div>'
+def _activities_html(ep: Episode) -> str:
+    """The episode's activities in time order, the episode's own class in bold."""
+    esc = html.escape
+    if not ep.activities:  # an episode read from an older log
+        return f'<i class="sw" style="background:{class_color(ep.class_index)}"></i>{esc(ep.label)}'
+    items = []
+    for act in ep.activities:
+        main = ' class="main"' if act.class_index == ep.class_index else ""
+        items.append(
+            f'<li{main}><i class="sw" style="background:{class_color(act.class_index)}"></i>{esc(act.label)} '
+            f'<span class="t">{_fmt_time(act.start_time_s)}-{_fmt_time(act.end_time_s)}, '
+            f"{act.duration_s:.1f} s, {act.mean_confidence:.2f}</span></li>"
+        )
+    return f'<ul class="acts">{"".join(items)}</ul>'
+
+
+def _snapshot_html(data: str, ep: Episode) -> str:
+    """The thumbnail, which opens full size in a ``:target`` lightbox; a click anywhere closes it."""
+    return (
+        f'<div class="snapbox" id="snap-{ep.id}"><a class="open" href="#snap-{ep.id}" '
+        f'title="open full size"><img class="snap" alt="episode {ep.id} at its peak, '
+        f'{_fmt_time(ep.peak_time_s)}" src="{data}"></a>'
+        f'<a class="close" href="#episode-{ep.id}" title="close" aria-label="close">&times;</a></div>'
+    )
 
 
 def _snapshot_data(source: str | os.PathLike[str] | bytes | None, episode_id: int) -> str | None:
@@ -229,9 +262,11 @@ def write_report(
     if any(b[0] < a[0] for a, b in zip(timeline, timeline[1:])):
         raise ValueError("timeline must be in time order")
     labels = tuple(labels)
-    bad = [c for _, c in timeline if not 0 <= c < len(labels)] + [
-        e.class_index for e in episodes if not 0 <= e.class_index < len(labels)
-    ]
+    bad = (
+        [c for _, c in timeline if not 0 <= c < len(labels)]
+        + [e.class_index for e in episodes if not 0 <= e.class_index < len(labels)]
+        + [a.class_index for e in episodes for a in e.activities if not 0 <= a.class_index < len(labels)]
+    )
     if bad:
         raise ValueError(f"class index {bad[0]} out of range for {len(labels)} labels")
     if timeline:
@@ -260,44 +295,46 @@ def write_report(
     ]
     card_html = "".join(f'<div class="card"><b>{v}</b><span>{k}</span></div>' for v, k in cards)
 
-    seen = sorted({c for _, c in timeline} | {e.class_index for e in episodes})
+    seen = sorted(
+        {c for _, c in timeline}
+        | {e.class_index for e in episodes}
+        | {a.class_index for e in episodes for a in e.activities}
+    )
     legend = "".join(
         f'<span><i class="sw" style="background:{class_color(c)}"></i>{esc(labels[c])}</span>' for c in seen
     )
     legend += '<span><i class="sw" style="background:#d50000"></i>alert</span>'
 
     seconds = class_durations(timeline, len(labels), duration_s)
+    in_episodes = activity_durations(episodes, len(labels))
     total = float(seconds.sum()) or 1.0
     class_rows = "".join(
         f'<tr><td><i class="sw" style="background:{class_color(c)}"></i>{esc(labels[c])}</td>'
         f'<td class="n">{seconds[c]:.1f} s</td><td class="n">{100 * seconds[c] / total:.1f} %</td>'
+        f'<td class="n">{f"{in_episodes[c]:.1f} s" if in_episodes[c] > 0 else "-"}</td>'
         f'<td><span class="bar" style="width:{300 * seconds[c] / total:.0f}px;'
         f'background:{class_color(c)}"></span></td></tr>'
         for c in range(len(labels))
-        if seconds[c] > 0
+        if seconds[c] > 0 or in_episodes[c] > 0
     )
 
-    runs = _runs(timeline, duration_s)
     ep_rows = []
     for ep in episodes:
         src = snapshots.get(ep.id) if snapshots is not None else ep.snapshot
         data = _snapshot_data(src, ep.id)
-        img = (
-            f'<img class="snap" alt="episode {ep.id} at its peak, {_fmt_time(ep.peak_time_s)}" src="{data}">'
-            if data
-            else '<span class="none">no snapshot</span>'
-        )
+        img = _snapshot_html(data, ep) if data else '<span class="none">no snapshot</span>'
         ep_rows.append(
             f'<tr id="episode-{ep.id}"><td class="n">{ep.id}</td>'
-            f'<td><i class="sw" style="background:{class_color(ep.class_index)}"></i>{esc(ep.label)}'
-            f"{_also(ep, runs, labels)}</td>"
+            f"<td>{_activities_html(ep)}</td>"
             f'<td class="n">{_fmt_time(ep.start_time_s)}</td><td class="n">{_fmt_time(ep.end_time_s)}</td>'
             f'<td class="n">{ep.duration_s:.1f} s</td><td class="n">{ep.peak_confidence:.2f}</td>'
             f'<td class="n">{ep.mean_confidence:.2f}</td><td class="n">{ep.alerts}</td><td>{img}</td></tr>'
         )
     episodes_html = (
-        "<table><tr><th>#</th><th>activity</th><th>start</th><th>end</th><th>duration</th><th>peak</th>"
-        "<th>mean</th><th>alerts</th><th>snapshot at peak</th></tr>" + "".join(ep_rows) + "</table>"
+        "<table><tr><th>#</th><th>activities (the episode's own in bold)</th><th>start</th><th>end</th>"
+        "<th>duration</th><th>peak</th><th>mean</th><th>alerts</th><th>snapshot at peak</th></tr>"
+        + "".join(ep_rows)
+        + "</table>"
         if ep_rows
         else '<p class="none">No distraction episodes.</p>'
     )
@@ -320,9 +357,12 @@ def write_report(
 <h2>Episodes</h2>
 {episodes_html}
 <h2>Time per class</h2>
-<table><tr><th>activity (smoothed)</th><th>time</th><th>share</th><th></th></tr>{class_rows}</table>
-<footer>Generated by drivercam. Confidence is the smoothed probability of any distraction class;
-episode times count from the first distracted frame.</footer>
+<table><tr><th>class (smoothed)</th><th>time</th><th>share</th><th>as an activity in episodes</th><th></th></tr>
+{class_rows}</table>
+<footer>Generated by drivercam. Confidence is the smoothed probability of any distraction class
+(for an activity: of its own class); episode times count from the first distracted frame. An episode's
+activities are the runs of its most probable distraction class, short ones merged into their neighbours;
+the episode's own class is the activity with the most time.</footer>
 </main></body></html>
 """
     out = Path(path)

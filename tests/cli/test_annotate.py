@@ -30,8 +30,10 @@ def test_annotate_clip_keeps_frames_timing_and_audio(
     assert code == 0, captured.err
     assert captured.err == ""  # not a TTY: no progress bar
     summary = captured.out.strip().splitlines()
-    assert len(summary) == 1 and summary[0].startswith(f"annotated {CLIP_FRAMES} frames in ")
+    assert summary[0].startswith(f"annotated {CLIP_FRAMES} frames in ")
     assert str(out) in summary[0] and "fps" in summary[0]
+    # The run's summary follows even without --events or --report.
+    assert "distraction episode" in summary[1] and "time per class:" in summary
 
     info = video_info(out)
     source = video_info(files["clip"])
@@ -149,6 +151,8 @@ def test_annotate_max_frames_and_cam_class_by_label(
             "0.7",
             "--colormap",
             "turbo",
+            "--heatmap-style",
+            "full",
         ]
     )
     assert code == 0, capsys.readouterr().err

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from drivercam.cli.main import main
+from drivercam.model import CUDA, provider_works
 
 # -- annotate ---------------------------------------------------------------------
 
@@ -21,7 +22,19 @@ def test_info_describes_the_model(files: dict[str, Path], capsys: pytest.Capture
     assert "feature stride: 16" in out
     assert "colour order: BGR" in out
     assert "drivercam_contract: 1" in out
-    assert "CPUExecutionProvider" in out
+    lines = out.splitlines()
+    compiled = next(x for x in lines if x.startswith("providers compiled into ONNX Runtime: "))
+    loads = next(x for x in lines if x.startswith("providers that load on this machine: "))
+    assert "CPUExecutionProvider" in compiled and "CPUExecutionProvider" in loads
+    # What is compiled in but does not load (CUDA and TensorRT on a GPU build without a GPU) is named apart.
+    names = compiled.split(": ", 1)[1].split(", ")
+    loading = loads.split(": ", 1)[1].split(", ")
+    broken = [n for n in names if n not in loading]
+    if broken:
+        assert f"compiled in but not loading here: {', '.join(broken)} (" in out
+    else:
+        assert "not loading here" not in out
+    assert lines[-1] == "chosen providers (auto): CPUExecutionProvider" or provider_works(CUDA)
 
 
 # -- bad input ------------------------------------------------------------------------

@@ -46,6 +46,7 @@ def test_live_plays_a_file_as_a_camera_for_max_seconds(
     assert code == 0, captured.err
     assert elapsed > 0.9  # paced in real time (the test's timeout catches a run that does not stop)
     assert captured.out.startswith("showed ")
+    assert "distraction episode" in captured.out.splitlines()[1]  # the summary, without --events or --report
     indices = [r["frame"] for r in read_jsonl(jsonl)]
     assert 5 <= len(indices) <= 20
     assert indices == sorted(set(indices))

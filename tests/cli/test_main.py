@@ -203,6 +203,7 @@ def test_bad_input_in_a_subprocess_prints_one_line(tmp_path: Path) -> None:
         ["live", "--max-seconds", "soon"],
         ["frobnicate"],
         ["annotate", "x.mp4", "-o", "y.mp4", "--top-k", "0"],
+        ["annotate", "x.mp4", "-o", "y.mp4", "--heatmap-style", "soft"],
     ],
 )
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,6 +28,7 @@ from drivercam.model import (
     provider_works,
     resolve_providers,
     runtime,
+    split_providers,
 )
 
 # -- parity with the numpy recomputation
@@ -96,6 +97,16 @@ def test_tensorrt_cache_defaults_under_the_home_cache(monkeypatch: pytest.Monkey
     (_, options), *_ = resolve_providers("tensorrt")
     assert options["trt_engine_cache_path"] == str(tmp_path / ".cache" / "drivercam" / "trt")
     assert options["trt_fp16_enable"] == "False"
+
+
+def test_split_providers_separates_compiled_in_from_loading() -> None:
+    build = [TENSORRT, CUDA, CPU]
+    assert split_providers(build, lambda name: name == CPU) == ([CPU], [TENSORRT, CUDA])
+    assert split_providers(build, lambda name: name != TENSORRT) == ([CUDA, CPU], [TENSORRT])
+    # On this machine: the CPU always loads, and every listed provider lands on exactly one side.
+    loads, broken = split_providers()
+    assert CPU in loads and sorted(loads + broken) == sorted(runtime.available_providers())
+    assert all(provider_works(name) for name in loads) and not any(provider_works(name) for name in broken)
 
 
 def test_unknown_and_unavailable_devices() -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
-from support.episode_signals import LABELS, between, probs, run
+from support.episode_signals import LABELS, TIMING, between, probs, run
 
 from drivercam.events import Event
-from drivercam.monitoring.episodes import EpisodeConfig, EpisodeTracker
+from drivercam.monitoring.episodes import EpisodeConfig, EpisodeTracker, merge_runs
 
 EU_HIGH = EpisodeConfig.from_preset("eu-high-speed")
 
@@ -257,3 +258,156 @@ def test_config_presets_overrides_and_validation() -> None:
 
 
 # -- summary ----------------------------------------------------------------
+
+
+# -- activities ---------------------------------------------------------------
+
+
+def test_merge_runs_absorbs_short_runs_into_the_longer_neighbour() -> None:
+    # C (0.2 s) goes to the longer neighbour A (2.4 s > 0.4 s); then B (0.4 s) sits
+    # between A (3 s) and A (2.6 s), goes to the earlier, and the two A runs join.
+    runs = [(1, 0.0, 3.0), (2, 3.0, 3.4), (3, 3.4, 3.6), (1, 3.6, 6.0)]
+    assert merge_runs(runs, 1.0) == [(1, 0.0, 6.0, [0, 1, 2, 3])]
+    # Equal neighbours: the earlier one takes it.
+    assert merge_runs([(1, 0.0, 2.0), (2, 2.0, 2.5), (3, 2.5, 4.5)], 1.0) == [
+        (1, 0.0, 2.5, [0, 1]),
+        (3, 2.5, 4.5, [2]),
+    ]
+    # At either end, the only neighbour; a lone short run stays; 0 keeps every run.
+    assert merge_runs([(4, 0.0, 0.5), (1, 0.5, 2.0)], 1.0) == [(1, 0.0, 2.0, [0, 1])]
+    assert merge_runs([(1, 0.0, 2.0), (4, 2.0, 2.5)], 1.0) == [(1, 0.0, 2.5, [0, 1])]
+    assert merge_runs([(4, 0.0, 0.5)], 1.0) == [(4, 0.0, 0.5, [0])]
+    assert merge_runs(runs, 0.0) == [(c, a, b, [i]) for i, (c, a, b) in enumerate(runs)]
+    # The shortest goes first: B (0.3 s) before C (0.6 s), so C then joins A, not B.
+    assert merge_runs([(1, 0.0, 5.0), (2, 5.0, 5.3), (3, 5.3, 5.9), (1, 5.9, 7.0)], 1.0) == [
+        (1, 0.0, 7.0, [0, 1, 2, 3])
+    ]
+
+
+def _merge_reference(runs: list[tuple[int, float, float]], min_s: float) -> list[tuple[int, float, float, list[int]]]:
+    """The rule, step by step as the module docs state it, on a plain list."""
+
+    def join(items: list[tuple[int, float, float, list[int]]]) -> list[tuple[int, float, float, list[int]]]:
+        out: list[tuple[int, float, float, list[int]]] = []
+        for item in items:
+            if out and out[-1][0] == item[0]:
+                out[-1] = (item[0], out[-1][1], item[2], out[-1][3] + item[3])
+            else:
+                out.append(item)
+        return out
+
+    items = join([(c, a, b, [i]) for i, (c, a, b) in enumerate(runs)])
+    while len(items) > 1:
+        durations = [b - a for _, a, b, _ in items]
+        k = min(range(len(items)), key=lambda i: (durations[i], i))
+        if durations[k] + 1e-6 >= min_s:
+            break
+        if k in (0, len(items) - 1):
+            j = 1 if k == 0 else k - 1
+        else:
+            j = k - 1 if durations[k - 1] >= durations[k + 1] else k + 1
+        c, a, b, m = items[j]
+        items[j] = (c, min(a, items[k][1]), max(b, items[k][2]), sorted(m + items[k][3]))
+        del items[k]
+        items = join(items)
+    return items
+
+
+def test_merge_runs_agrees_with_the_rule_stepped_through_on_a_list() -> None:
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(1, 40))
+        # Frame-grid times (1/15 s) make ties between durations common.
+        edges = np.concatenate([[0], np.cumsum(rng.integers(1, 30, n))]) / 15
+        classes = rng.integers(1, 4 if trial % 2 else 10, n)
+        runs = [(int(c), float(a), float(b)) for c, a, b in zip(classes, edges[:-1], edges[1:])]
+        assert merge_runs(runs, 1.0) == _merge_reference(runs, 1.0), runs
+
+
+def test_merge_runs_is_fast_on_thousands_of_runs() -> None:
+    edges = np.arange(20001) / 15  # 20000 one-frame runs: 22 minutes of flicker
+    runs = [(1 + i % 3, float(a), float(b)) for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+    start = time.perf_counter()
+    merged = merge_runs(runs, 1.0)
+    assert time.perf_counter() - start < 2.0
+    assert merged[0][1] == 0.0 and merged[-1][2] == edges[-1]
+    assert all(b - a >= 1.0 - 1e-6 for _, a, b, _ in merged)
+
+
+def _back_to_back(t: float) -> np.ndarray:
+    # Texting right, 0.4 s of drinking, texting left, the radio; safe from 9.6 s.
+    for a, b, cls in ((1.0, 4.0, 1), (4.0, 4.4, 6), (4.4, 8.0, 3), (8.0, 9.6, 5)):
+        if a - 1e-9 <= t < b - 1e-9:
+            return probs(0.9, cls)
+    return probs(0.0)
+
+
+def test_episode_activities_and_alerts_name_what_the_driver_does() -> None:
+    cfg = dataclasses.replace(TIMING, cooldown_s=4.0)
+    tracker = EpisodeTracker(LABELS, cfg, class_ids=[f"c{i}" for i in range(len(LABELS))])
+    events: list[Event] = []
+    for i in range(12 * 15):
+        events += tracker.update(i / 15, _back_to_back(i / 15), i)
+        if i == 130:
+            now = tracker.current_activity
+            assert now is not None and (now.label, now.start_time_s) == ("operating the radio", pytest.approx(8.0))
+            assert now.end_time_s == pytest.approx(130 / 15)
+            current = tracker.current
+            assert current is not None and tracker.elapsed_s == pytest.approx(current.duration_s)
+    assert tracker.current_activity is None and tracker.elapsed_s is None
+    (ep,) = tracker.episodes
+    # The 0.4 s of drinking (frames 60-65) joins the longer neighbour, texting left.
+    got = [(a.class_index, a.class_id, a.start_time_s, a.end_time_s) for a in ep.activities]
+    assert got == [
+        (1, "c1", pytest.approx(1.0), pytest.approx(4.0)),
+        (3, "c3", pytest.approx(4.0), pytest.approx(8.0)),
+        (5, "c5", pytest.approx(8.0), pytest.approx(9.6)),
+    ]
+    assert [a.duration_s for a in ep.activities] == pytest.approx([3.0, 4.0, 1.6])
+    # 54 of texting left's 60 frames hold 0.9 for it, the drinking frames 0.
+    assert [a.mean_confidence for a in ep.activities] == pytest.approx([0.9, 54 * 0.9 / 60, 0.9])
+    assert (ep.class_index, ep.label) == (3, "texting - left")  # the activity with the most time
+    # Alerts at ages 3.53 s (frame 68) and 7.53 s (frame 128): what the driver does then, unmerged.
+    alerts = [e for e in events if e.kind == "alert"]
+    assert [e.frame_index for e in alerts] == [68, 128]
+    assert [(e.activity.label, e.activity.start_time_s) for e in alerts if e.activity] == [
+        ("texting - left", pytest.approx(4.4)),
+        ("operating the radio", pytest.approx(8.0)),
+    ]
+    record = alerts[1].to_dict()
+    assert (record["activity_class_index"], record["activity_label"]) == (5, "operating the radio")
+    assert record["activity"]["class_id"] == "c5" and record["activity"]["end_time_s"] == pytest.approx(128 / 15)
+    # The episode as it stands: the radio's 0.53 s so far is still merged into texting left.
+    assert [a["class_index"] for a in record["activities"]] == [1, 3]
+    with pytest.raises(ValueError, match="class ids"):
+        EpisodeTracker(LABELS, class_ids=["c0"])
+
+
+def test_activities_tile_each_episode_through_blips_and_flicker() -> None:
+    rng = np.random.default_rng(3)
+    noise = rng.dirichlet(np.ones(len(LABELS)), size=40 * 15) * 0.3
+
+    def signal(t: float) -> np.ndarray:
+        i = round(t * 15)
+        blip = 12.0 <= t < 12.5 or 30.0 <= t < 35.0
+        p = probs(0.0 if blip else 0.7, 1 + int(t // 3) % 9) * 0.7 + noise[i]
+        return p / p.sum()
+
+    _, tracker = run(signal, fps=15, duration_s=40.0, smooth_tau_s=0.5)
+    assert len(tracker.episodes) == 2 and len(tracker.episodes[0].activities) >= 5
+    for ep in tracker.episodes:
+        acts = ep.activities
+        assert acts[0].start_time_s == ep.start_time_s and acts[-1].end_time_s == ep.end_time_s
+        for a, b in zip(acts, acts[1:]):
+            assert a.end_time_s == b.start_time_s and a.class_index != b.class_index
+        assert all(a.duration_s >= 1.0 - 1e-6 for a in acts)
+        seconds = {c: sum(a.duration_s for a in acts if a.class_index == c) for c in {a.class_index for a in acts}}
+        assert seconds[ep.class_index] == max(seconds.values())
+
+
+def test_min_activity_s_is_validated() -> None:
+    assert EpisodeConfig().min_activity_s == 1.0
+    with pytest.raises(ValueError, match="min_activity_s"):
+        EpisodeConfig(min_activity_s=-0.5)
+    with pytest.raises(TypeError, match="min_activity_s"):
+        EpisodeConfig(min_activity_s="1")  # type: ignore[arg-type]

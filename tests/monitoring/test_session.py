@@ -88,7 +88,11 @@ def test_run_recorder_smooths_alerts_logs_and_reports(tmp_path: Path) -> None:
 
 def test_alert_banner_names_the_current_activity_at_the_top(tmp_path: Path) -> None:
     # Drinking for 4 s, then texting: one episode (mostly drinking), alerting while texting.
-    rec = RunSession(LABELS, config=EpisodeConfig(onset_s=1.0, warning_s=5.0, cooldown_s=3.0, release_s=1.0))
+    rec = RunSession(
+        LABELS,
+        config=EpisodeConfig(onset_s=1.0, warning_s=5.0, cooldown_s=3.0, release_s=1.0),
+        events_path=tmp_path / "events.jsonl",
+    )
     rng = np.random.default_rng(2)
     checked = 0
     with rec:
@@ -107,6 +111,13 @@ def test_alert_banner_names_the_current_activity_at_the_top(tmp_path: Path) -> N
                 checked += 1
         rec.finish()
     assert checked > 0
+    # The alert event names the same activity as the banner, since when, and the episode's activities.
+    records = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    (alert,) = [r for r in records if r["type"] == "alert"]
+    assert (alert["label"], alert["activity_label"]) == ("drinking", "texting - right")
+    assert 4.0 < alert["activity"]["start_time_s"] < 4.5 and alert["time_s"] == pytest.approx(5.0)
+    (episode,) = [r for r in records if r["type"] == "episode"]
+    assert [a["label"] for a in episode["activities"]] == ["drinking", "texting - right"]
 
 
 def test_run_recorder_without_outputs_and_option_errors(tmp_path: Path) -> None:
@@ -115,7 +126,8 @@ def test_run_recorder_without_outputs_and_option_errors(tmp_path: Path) -> None:
     result = _result(0, 0.0, np.eye(len(LABELS))[3], rng)
     shown = rec.observe(result)
     np.testing.assert_array_equal(shown.prediction.probs, result.prediction.probs)
-    assert rec.finish() is None and rec.finish() is None
+    # No outputs asked for: the summary still comes back, once (one frame, no time passed).
+    assert rec.finish() == "0 distraction episodes, 0 alerts" and rec.finish() is None
     with pytest.raises(ValueError, match="--events"):
         RunSession(LABELS, snapshot_dir=tmp_path / "s")
 
@@ -126,7 +138,11 @@ def test_run_recorder_without_outputs_and_option_errors(tmp_path: Path) -> None:
     rec = session_from_args(args, LABELS, ids)
     assert (rec.tracker.config.warning_s, rec.tracker.config.cooldown_s) == (5.5, 2.0)
     assert rec.tracker.config.distraction_classes == (1, 2, 3)
+    assert rec.tracker.config.min_activity_s == 1.0 and rec.tracker.class_ids == tuple(ids)
+    rec = session_from_args(parser.parse_args(["--min-activity-s", "2.5"]), LABELS, ids)
+    assert rec.tracker.config.min_activity_s == 2.5
     for argv, message in (
+        (["--min-activity-s", "-1"], "--min-activity-s"),
         (["--warning-s", "0.5"], "--warning-s"),
         (["--smooth", "-1"], "--smooth"),
         (["--distraction-classes", "c12"], "c12"),

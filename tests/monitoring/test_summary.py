@@ -32,3 +32,18 @@ def test_summarize_reports_counts_longest_and_time_per_class() -> None:
 
 
 # -- event log ----------------------------------------------------------------
+
+
+def test_summarize_counts_time_per_activity_across_episodes() -> None:
+    # Episode 1: texting right [2, 4); episode 2: texting right [6, 8), drinking [8, 12).
+    def signal(t: float) -> np.ndarray:
+        return probs(0.9 if (2.0 <= t < 4.0 or 6.0 <= t < 12.0) else 0.05, 1 if t < 8 else 6)
+
+    _, tracker = run(signal, fps=15, duration_s=14.0)
+    text = summarize(tracker.episodes, labels=LABELS)
+    lines = text.splitlines()
+    start = lines.index("time per activity in episodes:")
+    # Longest first; each with its share of the 8 s distracted and how many activities.
+    assert lines[start + 1].split() == ["texting", "-", "right", "4.0", "s", "50.0", "%", "(2x)"]
+    assert lines[start + 2].split() == ["drinking", "4.0", "s", "50.0", "%", "(1x)"]
+    assert "time per class:" not in text  # no timeline given

@@ -40,7 +40,7 @@ def test_draw_alert_border_banner_and_input_untouched(shape: tuple[int, int, int
     assert (inner[banner_rows, :, 0] > 80).any(), "no white text drawn"  # banner red has no blue
     # The picture itself is untouched above the banner.
     np.testing.assert_array_equal(out[border : h // 3, border:-border], img[border : h // 3, border:-border])
-    assert format_alert("texting - right", 4.24) == "DISTRACTED: texting - right 4.2 s"
+    assert format_alert("texting - right", 4.24) == "DISTRACTED 4.2 s: texting - right"
 
 
 def test_draw_alert_text_changes_with_elapsed_and_top_position() -> None:

@@ -144,7 +144,8 @@ def test_without_heatmap_the_middle_of_the_frame_is_untouched(opts: OverlayOptio
 def test_full_alpha_shows_the_heatmap_of_the_predicted_class() -> None:
     frame = random_frame(480, 640)
     probs, cams = scores()
-    out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, colormap="inferno"))
+    opts = OverlayOptions(alpha=1.0, show_bars=False, colormap="inferno", heatmap_style="full")
+    out = render_overlay(frame, probs, cams, LABELS, opts)
     heat = heatmap_for_frame(cams, int(np.argmax(probs)), frame.shape, "inferno")
     np.testing.assert_array_equal(out[150:300, 100:600], heat[150:300, 100:600])
 
@@ -152,10 +153,28 @@ def test_full_alpha_shows_the_heatmap_of_the_predicted_class() -> None:
 def test_half_alpha_blends_frame_and_heatmap() -> None:
     frame = random_frame(480, 640)
     probs, cams = scores()
-    out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=0.5, show_bars=False))
+    out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=0.5, show_bars=False, heatmap_style="full"))
     heat = heatmap_for_frame(cams, int(np.argmax(probs)), frame.shape, "jet")
     expected = (frame[200:300, 100:600].astype(int) + heat[200:300, 100:600]) / 2
     assert np.abs(out[200:300, 100:600] - expected).max() <= 1
+
+
+def test_evidence_style_tints_only_where_the_map_is_warm() -> None:
+    # One warm cell in the predicted class's 12x16 map; everything else cold.
+    frame = random_frame(480, 640)
+    probs, _ = scores()
+    predicted = int(np.argmax(probs))
+    cams = np.zeros((10, 12, 16), np.float32)
+    cams[predicted, 3, 12] = 1.0
+    out = render_overlay(frame, probs, cams, LABELS, OverlayOptions(show_bars=False))
+    changed = (out != frame).any(axis=2)
+    changed[:60] = False  # the label banner and the HUD
+    ys, xs = np.nonzero(changed)
+    # Cell (3, 12) covers rows 120-160, columns 480-520; bilinear spread reaches at most one cell further.
+    assert len(ys) > 0 and ys.min() >= 80 and ys.max() < 200 and xs.min() >= 440 and xs.max() < 560
+    assert not changed[:, :400].any()
+    full = render_overlay(frame, probs, cams, LABELS, OverlayOptions(show_bars=False, heatmap_style="full"))
+    assert (full[100:, :400] != frame[100:, :400]).any(axis=2).mean() > 0.99  # the classic blend tints everything
 
 
 def test_cam_class_chooses_the_heatmap_and_is_bounds_checked() -> None:
@@ -163,7 +182,8 @@ def test_cam_class_chooses_the_heatmap_and_is_bounds_checked() -> None:
     probs, cams = scores()
     predicted = int(np.argmax(probs))
     other = (predicted + 1) % 10
-    shown = render_overlay(frame, probs, cams, LABELS, OverlayOptions(alpha=1.0, show_bars=False, cam_class=other))
+    opts = OverlayOptions(alpha=1.0, show_bars=False, cam_class=other, heatmap_style="full")
+    shown = render_overlay(frame, probs, cams, LABELS, opts)
     heat = heatmap_for_frame(cams, other, frame.shape, "jet")
     np.testing.assert_array_equal(shown[150:300, 100:600], heat[150:300, 100:600])
     with pytest.raises(ValueError, match="cam_class 10"):

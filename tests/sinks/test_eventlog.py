@@ -64,6 +64,7 @@ def test_event_log_schema_and_snapshots(tmp_path: Path) -> None:
         "alerts": int,
         "alert_times_s": list,
         "snapshot": str,
+        "activities": list,
     }
     alert_types = {
         "type": str,
@@ -75,12 +76,38 @@ def test_event_log_schema_and_snapshots(tmp_path: Path) -> None:
         "elapsed_s": float,
         "confidence": float,
         "alert_number": int,
+        "activity_class_index": int,
+        "activity_label": str,
+        "activity": dict,
+        "activities": list,
     }
     for rec in lines:
         expected = alert_types if rec["type"] == "alert" else episode_types
         assert set(rec) == set(expected)
         for key, typ in expected.items():
             assert isinstance(rec[key], typ), (key, rec[key])
+    activity_types = {
+        "class_index": int,
+        "class_id": str,
+        "label": str,
+        "start_time_s": float,
+        "end_time_s": float,
+        "duration_s": float,
+        "mean_confidence": float,
+    }
+    for activity in [lines[0]["activity"], *(a for rec in lines for a in rec["activities"])]:
+        assert set(activity) == set(activity_types)
+        for key, typ in activity_types.items():
+            assert isinstance(activity[key], typ), (key, activity[key])
+    # One activity per episode here: class 4 all along, from the episode's start to its end.
+    assert lines[0]["activity_label"] == "phone - left" and lines[0]["activity"]["class_id"] == "4"
+    for rec in lines[1:]:
+        (activity,) = rec["activities"]
+        assert (activity["class_index"], activity["start_time_s"], activity["end_time_s"]) == (
+            4,
+            rec["start_time_s"],
+            rec["end_time_s"],
+        )
     ep1, ep2 = lines[1], lines[2]
     assert (ep1["id"], ep1["label"], ep1["peak_frame_index"], ep1["alerts"]) == (1, "phone - left", 70, 1)
     assert (ep2["id"], ep2["peak_frame_index"], ep2["alerts"]) == (2, 180, 0)

@@ -21,7 +21,12 @@ from drivercam.sinks.report import class_color, write_report
 
 def test_report_structure_is_self_contained(report: tuple[Path, list[Episode]]) -> None:
     path, episodes = report
-    assert [e.label for e in episodes] == ["texting - right", "drinking"]
+    # Episode 2 is drinking, then the radio, which lasts longer (the smoothing delays its end).
+    assert [e.label for e in episodes] == ["texting - right", "operating the radio"]
+    assert [[a.label for a in e.activities] for e in episodes] == [
+        ["texting - right"],
+        ["drinking", "operating the radio"],
+    ]
     doc = path.read_text(encoding="utf-8")
     parsed = Collector()
     parsed.feed(doc)
@@ -44,9 +49,23 @@ def test_report_structure_is_self_contained(report: tuple[Path, list[Episode]]) 
     assert xs[0][0] == pytest.approx(96.0)
     assert sum(w for _, w in xs) == pytest.approx(1000 - 96 - 24, abs=0.5)
     assert {s["fill"] for s in segs} >= {class_color(0), class_color(1), class_color(6), class_color(5)}
-    # Snapshots embedded as decodable JPEGs, one per episode.
+    # Each episode's activities tile its span in the episode lane, in their class colours.
+    outlines = {int(s["data-episode"]): s for s in spans}
+    for ep in episodes:
+        acts = [a for a in parsed.find("rect", "activity") if int(a["data-episode"]) == ep.id]
+        assert [int(a["data-class"]) for a in acts] == [a.class_index for a in ep.activities]
+        assert [a["fill"] for a in acts] == [class_color(a.class_index) for a in ep.activities]
+        assert float(acts[0]["x"]) == pytest.approx(float(outlines[ep.id]["x"]), abs=0.01)
+        assert sum(float(a["width"]) for a in acts) == pytest.approx(float(outlines[ep.id]["width"]), abs=0.05)
+    # Snapshots embedded as decodable JPEGs, one per episode, each once, opening full size in
+    # a :target lightbox (a link to its own box) that a link back to the episode's row closes.
     imgs = parsed.find("img", "snap")
     assert len(imgs) == len(episodes)
+    boxes = parsed.find("div", "snapbox")
+    assert [b["id"] for b in boxes] == [f"snap-{e.id}" for e in episodes]
+    assert [a["href"] for a in parsed.find("a", "open")] == [f"#snap-{e.id}" for e in episodes]
+    assert [a["href"] for a in parsed.find("a", "close")] == [f"#episode-{e.id}" for e in episodes]
+    assert ".snapbox:target{position:fixed" in doc and doc.count("data:image/jpeg") == len(episodes)
     for img in imgs:
         head, _, b64 = img["src"].partition(",")
         assert head == "data:image/jpeg;base64"
@@ -56,10 +75,11 @@ def test_report_structure_is_self_contained(report: tuple[Path, list[Episode]]) 
     assert "2 distraction episodes, 4 alerts" in text
     assert "Trip <A&B>" in text and "Trip &lt;A&amp;B&gt;" in doc  # escaped in the source
     assert "texting - right" in text and "drinking" in text
-    # Episode 2 is mostly drinking, then the radio: the other activity is listed.
-    also = [t for t in parsed.text if t.startswith("also ")]
-    assert len(also) <= len(episodes)
-    assert any(t.startswith("also operating the radio ") for t in also), also
+    # The episode table lists each episode's activities, in time order, the episode's own in bold.
+    items = parsed.find("li")
+    assert len(items) == sum(len(e.activities) for e in episodes) == 3
+    assert [i.get("class") for i in items] == ["main", None, "main"]
+    assert "drinking " in parsed.text and "also" not in text
 
 
 def test_report_without_episodes_or_snapshots(tmp_path: Path) -> None:
@@ -143,6 +163,17 @@ def test_report_renders_in_headless_chromium(report: tuple[Path, list[Episode]],
     for c in (0, 1, 5, 6):
         assert pixels(class_color(c)) > 300, LABELS[c]
     assert pixels("#b71c1c") > 2000
+
+    # Opened at #snap-1, the snapshot's lightbox darkens the whole page and shows the picture in the middle.
+    boxed = tmp_path / "lightbox.png"
+    res = _run_chromium(
+        binary, tmp_path / "profile-box", f"--screenshot={boxed}", "--window-size=1200,900", url + "#snap-1"
+    )
+    assert res.returncode == 0 and boxed.is_file(), res.stderr.decode(errors="replace")[-500:]
+    box = cv2.imread(str(boxed))
+    assert box is not None and float(box[850:, :200].mean()) < 80 < float(img[850:, :200].mean())
+    # The snapshot is a flat BGR (40, 80, 160) frame.
+    assert np.abs(box[450, 600].astype(int) - (40, 80, 160)).max() <= 25
 
 
 # -- RunSession: the whole chain for a render loop -----------------------------------
