@@ -25,7 +25,7 @@ from drivercam.monitoring.monitor import Monitor
 from drivercam.render.frame import FrameRenderer
 from drivercam.sinks.jsonl import prediction_record
 from drivercam.sinks.outputs import RunOutputs
-from drivercam.sources import ImageFolderSource, source_kind
+from drivercam.sources import ImageFolderSource, VideoFileSource, source_kind
 
 # One frame per ONNX Runtime call: with the pool threads no longer spinning, batches
 # of 4 made annotate slower on a 2-core CPU (EfficientNet-Lite0, 640x480 clip,
@@ -153,6 +153,9 @@ def run(args: argparse.Namespace) -> int:
         raise SourceError(f"no frames could be read from {spec}; is it a valid video or image folder?")
     skipped = len(source.skipped) if isinstance(source, ImageFolderSource) else 0
     note = f" (skipped {skipped} unreadable images; -v names them)" if skipped else ""
+    repaired = source.timeline.total if isinstance(source, VideoFileSource) else 0
+    if repaired:
+        note += f" (repaired the timestamps of {repaired} frames so time goes forward; -v says where)"
     print(f"annotated {outputs.written} frames in {elapsed:.1f} s ({rate:.1f} fps) -> {args.output}{note}")
     if summary:
         print(summary)

@@ -13,6 +13,7 @@ import av
 
 from drivercam.errors import SourceError, reason
 from drivercam.sources._common import _SourceBase
+from drivercam.sources.timeline import DEFAULT_MAX_GAP_S, TimelineCounts, TimelineRepair
 from drivercam.types import Frame
 
 logger = logging.getLogger(__name__)
@@ -23,20 +24,25 @@ class VideoFileSource(_SourceBase):
 
     ``time_s`` comes from each frame's pts, measured from the container's start
     time (the same origin :class:`drivercam.sinks.Mp4Sink` uses for the audio it
-    copies, so sound stays in sync). A truncated or corrupt file yields every
-    frame that decodes and then ends; the problem is recorded in :attr:`error`
-    instead of raised.
+    copies, so sound stays in sync), repaired by
+    :class:`~drivercam.sources.timeline.TimelineRepair` so that it strictly
+    increases: a damaged, missing, repeated or wrapped timestamp, or recordings
+    joined end to end, never make time go back (:attr:`timeline` counts what was
+    repaired). A truncated or corrupt file yields every frame that decodes and
+    then ends; the problem is recorded in :attr:`error` instead of raised.
 
     Args:
         path: the video file.
         threads: let FFmpeg decode with several threads (frame/slice threading).
+        max_gap_s: largest forward leap between two frames' timestamps kept
+            as it is; a longer one is rebased (see :mod:`drivercam.sources.timeline`).
 
     Raises:
         SourceError: at construction, when the file is missing, is not a video,
             or has no video stream.
     """
 
-    def __init__(self, path: str | Path, *, threads: bool = True) -> None:
+    def __init__(self, path: str | Path, *, threads: bool = True, max_gap_s: float = DEFAULT_MAX_GAP_S) -> None:
         self.path = Path(path)
         if not self.path.exists():
             raise SourceError(f"video file not found: {str(self.path)!r}; check the path")
@@ -63,7 +69,12 @@ class VideoFileSource(_SourceBase):
         self._frame_count, self._count_exact = _stream_frame_count(self._stream, self._container, self._fps)
         start = self._container.start_time
         self._origin_s = float(start) / av.time_base if start is not None else 0.0
+        self._timeline = TimelineRepair(
+            interval_s=1.0 / self._fps, max_gap_s=max(max_gap_s, 1.0 / self._fps), what=str(self.path)
+        )
         self._frames: Iterator[av.VideoFrame] | None = self._decode()
+        self._ahead: av.VideoFrame | None = None  # one decoded frame of look-ahead, for the timeline
+        self._ended = False
         self._bad_packets = 0
         self._last_decode_error: BaseException | None = None
         self._index = 0
@@ -103,6 +114,11 @@ class VideoFileSource(_SourceBase):
         return self._frame_count
 
     @property
+    def timeline(self) -> TimelineCounts:
+        """Frames whose timestamps were repaired so far (see :mod:`drivercam.sources.timeline`)."""
+        return self._timeline.counts
+
+    @property
     def frames_read(self) -> int:
         """Frames delivered so far."""
         return self._index
@@ -110,17 +126,19 @@ class VideoFileSource(_SourceBase):
     def read(self) -> Frame | None:
         """Return the next frame, or None at the end (or after an unrecoverable decode error)."""
         with self._lock:
-            if self._frames is None:
+            if self._closed:
                 return None
-            frame = next(self._frames, None)
-            if frame is None:
-                self._finish()
+            current = self._ahead if self._ahead is not None else self._next_decoded()
+            self._ahead = None
+            if current is None:
+                if not self._ended:
+                    self._ended = True
+                    self._finish()
                 return None
-            image = frame.to_ndarray(format="bgr24")
-            if frame.pts is not None and frame.time_base is not None:
-                time_s = float(frame.pts * frame.time_base) - self._origin_s
-            else:
-                time_s = self._index / self._fps
+            self._ahead = self._next_decoded()
+            following = None if self._ahead is None else self._raw_time(self._ahead)
+            time_s = self._timeline.place(self._raw_time(current), following)
+            image = current.to_ndarray(format="bgr24")
             result = Frame(
                 index=self._index,
                 image=image,
@@ -130,6 +148,20 @@ class VideoFileSource(_SourceBase):
             )
             self._index += 1
             return result
+
+    def _next_decoded(self) -> av.VideoFrame | None:
+        if self._frames is None:
+            return None
+        frame = next(self._frames, None)
+        if frame is None:
+            self._frames = None
+        return frame
+
+    def _raw_time(self, frame: av.VideoFrame) -> float | None:
+        """The frame's pts in seconds from the container's start; None when it has none."""
+        if frame.pts is None or frame.time_base is None:
+            return None
+        return float(frame.pts * frame.time_base) - self._origin_s
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         """Demux and decode, skipping packets the decoder rejects.
@@ -157,8 +189,7 @@ class VideoFileSource(_SourceBase):
                     yield frame
 
     def _finish(self) -> None:
-        """Stop decoding and record why the stream ended early or damaged, if it did."""
-        self._frames = None
+        """Record why the stream ended early or damaged, if it did."""
         expected = self._frame_count
         about = f"~{expected}" if expected is not None else "?"
         short = False
@@ -191,6 +222,7 @@ class VideoFileSource(_SourceBase):
                 return
             self._closed = True
             self._frames = None
+            self._ahead = None
             self._container.close()
 
     def __repr__(self) -> str:

@@ -310,3 +310,27 @@ def test_cli_annotate_writes_alerts_events_snapshots_and_report(
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and "--warning-s" in err[0]
+
+
+def test_annotate_joined_ts_recordings_keeps_every_frame_time_forward_and_audio_along(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ts = media.remux(files["clip"], tmp_path / "clip.ts")
+    joined = media.joined_copy(ts, tmp_path / "joined.ts", times=2)
+    out, jsonl, events = tmp_path / "out.mp4", tmp_path / "p.jsonl", tmp_path / "e.jsonl"
+    argv = ["annotate", str(joined), "-o", str(out), "--predictions", str(jsonl), "--events", str(events)]
+    code = main([*argv, "--model", str(files["model"])])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "repaired the timestamps of 1 frames" in captured.out
+    info = video_info(out)
+    assert info["frames"] == 2 * CLIP_FRAMES
+    times = info["times"]
+    assert isinstance(times, list) and all(b > a for a, b in zip(times, times[1:]))
+    logged = [r["time_s"] for r in read_jsonl(jsonl)]
+    assert all(b > a for a, b in zip(logged, logged[1:]))  # type: ignore[operator]
+    with av.open(str(out)) as container:
+        audio = [float(p.pts * p.time_base) for p in container.demux(audio=0) if p.pts is not None]
+    assert all(b > a for a, b in zip(audio, audio[1:]))
+    # Both halves of the sound are there, ending with the video (one frame = 1/15 s).
+    assert audio[-1] == pytest.approx(times[-1], abs=0.1)

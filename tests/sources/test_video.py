@@ -135,3 +135,21 @@ def test_real_clip_decodes_1260_frames_at_15_fps_with_audio(data_dir: Path) -> N
 
 
 # --------------------------------------------------------------------------- fake captures
+
+
+# --------------------------------------------------------------------------- timestamps
+
+
+def test_joined_ts_recordings_decode_every_frame_on_a_forward_timeline(tmp_path: Path) -> None:
+    clip = media.write_video(tmp_path / "clip.mp4", frames=20, fps=10, audio=True)
+    ts = media.remux(clip, tmp_path / "clip.ts")
+    joined = media.joined_copy(ts, tmp_path / "joined.ts", times=3)
+    with VideoFileSource(joined) as source:
+        frames = read_all(source)
+        assert source.timeline.jumps == 2
+        assert source.error is None
+    assert len(frames) == 60
+    assert [media.frame_index_of(f.image) for f in frames] == list(range(20)) * 3
+    times = np.array([f.time_s for f in frames])
+    # Each recording goes on one frame interval after the previous one ended.
+    np.testing.assert_allclose(np.diff(times), 0.1, atol=1e-3)

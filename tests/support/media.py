@@ -214,3 +214,27 @@ def write_image_folder(
 def copy_file(src: str | Path, dst: str | Path) -> Path:
     """Copy a file (for tests that rename media, e.g. a video without a suffix)."""
     return Path(shutil.copyfile(src, dst))
+
+
+def remux(src: str | Path, dst: str | Path, *, format: str | None = None) -> Path:
+    """Copy every stream of ``src`` into another container (``.ts``, ``.mkv``, ...) without re-encoding."""
+    dst = Path(dst)
+    with av.open(str(src)) as source, av.open(str(dst), "w", format=format) as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in source.streams if s.type in ("video", "audio")}
+        for packet in source.demux():
+            if packet.dts is None or packet.stream.index not in streams:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    return dst
+
+
+def joined_copy(src: str | Path, dst: str | Path, *, times: int = 2) -> Path:
+    """``src`` byte for byte ``times`` times over: recordings joined end to end, as ``cat a.ts b.ts`` does.
+
+    For MPEG-TS the result plays, and its timestamps start again at each join.
+    """
+    data = Path(src).read_bytes()
+    dst = Path(dst)
+    dst.write_bytes(data * times)
+    return dst
