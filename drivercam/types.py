@@ -140,3 +140,15 @@ class FrameSource(Protocol):
     def read(self) -> Frame | None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class InterruptibleSource(FrameSource, Protocol):
+    """A source whose ``read`` can wait (a camera reconnecting, real-time pacing).
+
+    ``interrupt()`` may be called from any thread; a ``read`` in progress or
+    to come returns None promptly (well under a second) instead of waiting.
+    The pipeline calls it before joining its capture thread.
+    """
+
+    def interrupt(self) -> None: ...

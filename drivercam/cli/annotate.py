@@ -78,7 +78,9 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def written_note(outputs: RunOutputs, path: str | None) -> str:
     """``; wrote N frames to PATH`` for the line that ends an interrupted or failed run."""
-    return f"; wrote {outputs.written} frames to {path}" if path else ""
+    if not path:
+        return ""
+    return f"; wrote {outputs.written} frames to {path}" if outputs.written else f"; {path} was not written"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -276,6 +276,11 @@ class Mp4Sink(_SinkBase):
         finally:
             if self._audio is not None:
                 self._audio.close()
+        if self.frames_written == 0:
+            # A video without a frame plays nowhere; leave nothing rather than a broken file.
+            self.path.unlink(missing_ok=True)
+            logger.info("no frame was written; removed %s", self.path)
+            return
         logger.info("wrote %d frames to %s", self.frames_written, self.path)
 
     def _abort(self) -> None:
@@ -332,6 +337,10 @@ class _AudioCopy:
             source.close()
             return None
         in_stream = source.streams.audio[0]
+        if in_stream.codec_context is None:
+            logger.warning("the audio track of %s is damaged (no codec); the output will be silent", path)
+            source.close()
+            return None
         try:
             out_stream = output.add_stream_from_template(in_stream)
         except (av.FFmpegError, ValueError) as exc:

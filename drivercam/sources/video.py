@@ -59,10 +59,16 @@ class VideoFileSource(_SourceBase):
             self._container.close()
             raise SourceError(f"{str(self.path)!r} has no video stream; give a video file (e.g. .mp4, .mkv, .avi)")
         self._stream = self._container.streams.video[0]
+        ctx = self._stream.codec_context
+        if ctx is None or not ctx.width or not ctx.height:
+            self._container.close()
+            raise SourceError(
+                f"{str(self.path)!r} has no decodable video stream (its codec or frame size is unknown); "
+                "the file is damaged or uses a codec this FFmpeg build lacks"
+            )
         if threads:
             self._stream.thread_type = "AUTO"
-        self.has_audio: bool = bool(self._container.streams.audio)
-        ctx = self._stream.codec_context
+        self.has_audio: bool = any(s.codec_context is not None for s in self._container.streams.audio)
         self._width = int(ctx.width)
         self._height = int(ctx.height)
         self._fps = _stream_fps(self._stream)

@@ -426,3 +426,36 @@ def test_fresh_frames_off_keeps_the_frame_that_waited(no_thread_leak: None) -> N
         stats = pipeline.stats
     assert indices == sorted(set(indices)) and stats.dropped > 0
     assert stats.frames_inferred + stats.dropped == stats.frames_read == 40
+
+
+# -- stopping at any moment --------------------------------------------------------
+
+
+def test_close_while_the_camera_waits_to_reconnect_is_quick_and_releases_it(no_thread_leak: None) -> None:
+    from support.fake_capture import FakeCapture, FakeFactory
+
+    from drivercam.sources import CameraSource
+
+    first = FakeCapture(frames=3)
+    factory = FakeFactory(first)  # then only absent cameras
+    camera = CameraSource(0, capture_factory=factory, backoff_s=4.0, max_backoff_s=8.0)
+    pipeline = Pipeline(camera, FakeClassifier())
+    with pipeline:
+        results = [next(pipeline) for _ in range(1)]
+        time.sleep(0.3)  # the camera has run dry: the capture thread is in the 4 s back-off
+        started = time.monotonic()
+    took = time.monotonic() - started
+    assert results and took < 1.0
+    assert first.released
+    time.sleep(0.3)
+    assert len(factory.calls) == 1  # not reopened after the pipeline closed
+
+
+def test_close_while_a_paced_file_waits_for_its_next_frame_is_quick(tmp_path: Path, no_thread_leak: None) -> None:
+    media.write_image_folder(tmp_path / "slow", count=3)
+    source = open_source(str(tmp_path / "slow"), fps=0.2, live=True)  # a frame every 5 s
+    with Pipeline(source, FakeClassifier()) as pipeline:
+        next(pipeline)
+        time.sleep(0.2)
+        started = time.monotonic()
+    assert time.monotonic() - started < 1.0

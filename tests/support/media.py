@@ -75,6 +75,7 @@ def write_video(
     sample_rate: int = 44100,
     tone_hz: float = 440.0,
     faststart: bool = False,
+    bframes: int = 0,
 ) -> Path:
     """Write a short synthetic video of moving shapes, optionally with AAC audio.
 
@@ -91,6 +92,8 @@ def write_video(
         tone_hz: sine frequency in Hz.
         faststart: put the MP4 index at the front (needed for a truncated copy
             that still opens).
+        bframes: H.264 B-frames between references (frames decoded out of
+            presentation order, as most cameras' encoders do).
 
     Returns:
         The path written.
@@ -105,7 +108,7 @@ def write_video(
         video.pix_fmt = "yuv420p"
         video.time_base = 1 / rate
         if codec == "libx264":
-            video.options = {"preset": "ultrafast", "crf": "18", "g": "10"}
+            video.options = {"preset": "ultrafast", "crf": "18", "g": "10", "bf": str(bframes)}
         else:
             video.bit_rate = 2_000_000
             video.gop_size = 10
