@@ -13,10 +13,11 @@ from drivercam.cli.exits import EXIT_OK, PROG, interrupted_status, report_error
 from drivercam.cli.options import (
     add_episode_arguments,
     cam_class_option,
+    check_episode_options,
+    count,
     model_path,
     overlay_options,
-    positive_float,
-    positive_int,
+    positive,
     session_from_args,
 )
 from drivercam.cli.progress import ProgressBar
@@ -58,18 +59,18 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         help="write one JSON object per frame: frame, time_s, class_index, class_id, label, confidence, "
         "probs (class id -> probability, every class), source (image path or input), inference_ms",
     )
-    annotate.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
-    annotate.add_argument("--fps", type=positive_float, help="frame rate for an image folder")
+    annotate.add_argument("--max-frames", type=count("--max-frames"), metavar="N", help="stop after N frames")
+    annotate.add_argument("--fps", type=positive("--fps", "a frame rate"), help="frame rate for an image folder")
     annotate.add_argument(
         "--batch-size",
-        type=positive_int,
+        type=count("--batch-size"),
         default=DEFAULT_BATCH,
         metavar="N",
         help=f"frames per inference call (default: {DEFAULT_BATCH})",
     )
     annotate.add_argument(
         "--workers",
-        type=positive_int,
+        type=count("--workers"),
         metavar="N",
         help="inference threads, each running its own frames (default: 2 on a CPU with 2+ cores, else 1)",
     )
@@ -85,7 +86,8 @@ def written_note(outputs: RunOutputs, path: str | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Annotate ``args.input`` into ``args.output``; return the exit status."""
-    overlay_options(args)  # bad --alpha / --colormap fail before anything is opened
+    overlay_options(args)  # a bad --colormap fails before anything is opened
+    check_episode_options(args)
     spec = args.input
     if source_kind(spec) != "file":
         raise ValueError(

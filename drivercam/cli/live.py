@@ -14,10 +14,11 @@ from drivercam.cli.exits import EXIT_OK, PROG, interrupted_status, report_error
 from drivercam.cli.options import (
     add_episode_arguments,
     cam_class_option,
+    check_episode_options,
+    count,
     model_path,
     overlay_options,
-    positive_float,
-    positive_int,
+    positive,
     session_from_args,
 )
 from drivercam.errors import PipelineError
@@ -40,11 +41,13 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         default="0",
         help="camera index, /dev/video*, rtsp/http URL, or a video file played in real time (default: 0)",
     )
-    live.add_argument("--width", type=positive_int, help="requested camera width")
-    live.add_argument("--height", type=positive_int, help="requested camera height")
-    live.add_argument("--fps", type=positive_float, help="requested camera frame rate")
+    live.add_argument("--width", type=count("--width"), help="requested camera width")
+    live.add_argument("--height", type=count("--height"), help="requested camera height")
+    live.add_argument("--fps", type=positive("--fps", "a frame rate"), help="requested camera frame rate")
     live.add_argument("--no-window", action="store_true", help="do not open a window")
-    live.add_argument("--max-seconds", type=positive_float, metavar="S", help="stop after S seconds")
+    live.add_argument(
+        "--max-seconds", type=positive("--max-seconds", "a number of seconds"), metavar="S", help="stop after S seconds"
+    )
     live.add_argument("--output", metavar="OUT.mp4", help="also record the annotated video")
     live.add_argument(
         "--fragmented",
@@ -60,6 +63,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Monitor ``args.source`` until it ends, the window closes or time is up; return the exit status."""
     overlay_options(args)
+    check_episode_options(args)
     spec: str | int = int(args.source) if args.source.isdigit() else args.source
     monitor = Monitor(
         spec,

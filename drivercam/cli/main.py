@@ -33,7 +33,7 @@ from drivercam.cli.exits import (
     raise_terminated,
     report_error,
 )
-from drivercam.cli.options import common_options
+from drivercam.cli.options import OptionError, common_options
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a usage error
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    except OptionError as error:  # a value out of range, found while parsing
+        return report_error(error, 0)
     _configure_logging(args.verbose)
     # Without this, SIGTERM kills the process before the MP4's index is written.
     previous = None
