@@ -12,6 +12,7 @@ from typing import Any
 from drivercam.cli.exits import EXIT_OK, PROG, interrupted_status, report_error
 from drivercam.cli.options import (
     add_episode_arguments,
+    add_roi_argument,
     cam_class_option,
     check_episode_options,
     count,
@@ -74,6 +75,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help="inference threads, each running its own frames (default: 2 on a CPU with 2+ cores, else 1)",
     )
+    add_roi_argument(annotate)
     add_episode_arguments(annotate)
 
 
@@ -105,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         live=False,
         batch_size=args.batch_size,
         queue_size=max(8, 2 * args.batch_size),
+        roi=args.roi,
     )
     started = time.monotonic()  # throughput of the run itself, not of loading the model
     source = monitor.source
@@ -112,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
     class_ids = monitor.class_ids
     with ExitStack() as stack:
         stack.callback(monitor.close)
-        render = FrameRenderer(labels, overlay_options(args, cam_class_option(args.cam_class, labels, class_ids)))
+        render = FrameRenderer(
+            labels, overlay_options(args, cam_class_option(args.cam_class, labels, class_ids)), roi=monitor.roi
+        )
         session = session_from_args(args, labels, class_ids, subtitle=spec)
         stack.callback(session.close)  # an interrupted run still gets its event log and report
         outputs = stack.enter_context(

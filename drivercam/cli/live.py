@@ -13,6 +13,7 @@ from drivercam.cli.annotate import written_note
 from drivercam.cli.exits import EXIT_OK, PROG, interrupted_status, report_error
 from drivercam.cli.options import (
     add_episode_arguments,
+    add_roi_argument,
     cam_class_option,
     check_episode_options,
     count,
@@ -57,6 +58,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         "(default: on for live recordings)",
     )
     live.add_argument("--predictions", metavar="P.jsonl", help="write one JSON line per frame shown")
+    add_roi_argument(live)
     add_episode_arguments(live)
 
 
@@ -74,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         height=args.height,
         fps=args.fps,
         live=True,
+        roi=args.roi,
     )
     labels = monitor.labels
     class_ids = monitor.class_ids
@@ -81,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
     failure: PipelineError | None = None
     with ExitStack() as stack:
         stack.callback(monitor.close)
-        render = FrameRenderer(labels, overlay_options(args, cam_class_option(args.cam_class, labels, class_ids)))
+        render = FrameRenderer(
+            labels, overlay_options(args, cam_class_option(args.cam_class, labels, class_ids)), roi=monitor.roi
+        )
         session = session_from_args(args, labels, class_ids, subtitle=str(args.source))
         stack.callback(session.close)
         window = None

@@ -31,6 +31,7 @@ from drivercam.monitoring.episodes import EPISODE_PRESETS, EpisodeConfig
 from drivercam.monitoring.session import RunSession
 from drivercam.monitoring.smoothing import DEFAULT_CAM_TAU_S, DEFAULT_PROBS_TAU_S
 from drivercam.render.overlay import OverlayOptions
+from drivercam.types import Roi
 
 MODEL_ENV = "DRIVERCAM_MODEL"
 """The environment variable that gives ``--model`` its default."""
@@ -174,6 +175,30 @@ def common_options() -> argparse.ArgumentParser:
         help="show warnings and progress details (-vv: debug); tracebacks on errors",
     )
     return common
+
+
+def roi_option(text: str) -> Roi:
+    """An argparse ``type=`` for ``--roi x,y,w,h`` (pixels, or fractions of the frame when all are <= 1)."""
+    parts = text.split(",")
+    try:
+        [float(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected four numbers x,y,w,h, got {text!r}") from None
+    try:
+        return Roi.parse(text)
+    except ValueError as error:
+        raise OptionError("--roi", text, f"a region x,y,w,h inside the frame ({error})") from None
+
+
+def add_roi_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--roi`` to a subcommand that runs the model on frames."""
+    parser.add_argument(
+        "--roi",
+        type=roi_option,
+        metavar="X,Y,W,H",
+        help="run the model on this region of each frame only (the driver): pixels, e.g. 640,0,640,720, "
+        "or fractions of the frame, e.g. 0.5,0,0.5,1; the heatmap is drawn there and the region outlined",
+    )
 
 
 def model_path(args: argparse.Namespace, explicit: str | None = None) -> Path:

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 from drivercam.render.heatmap import heatmap_for_frame
 from drivercam.render.overlay import OverlayOptions, cam_class_of, render_overlay
-from drivercam.types import Result
+from drivercam.types import Result, Roi
+
+ROI_COLOR = (255, 255, 255)
+
+
+def outline_region(image: np.ndarray, box: tuple[int, int, int, int], *, copy: bool = True) -> np.ndarray:
+    """``image`` (a copy unless ``copy`` is False) with the region ``(x0, y0, x1, y1)`` outlined, white on black."""
+    out = image.copy() if copy else image
+    x0, y0, x1, y1 = box
+    thickness = max(1, round(min(image.shape[:2]) / 240))
+    cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), (0, 0, 0), thickness + 2)
+    cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), ROI_COLOR, thickness)
+    return out
 
 
 class FrameRenderer:
@@ -18,14 +31,20 @@ class FrameRenderer:
     :meth:`heatmap` (the CAM made into a coloured map at the frame's size) and
     :meth:`draw` (blend and text); calling the renderer does both.
 
+    With a region of interest (the model saw only that part of the frame),
+    the heatmap covers the region, at its place on the full frame, and the
+    region is outlined.
+
     Args:
         labels: the model's class labels.
         options: drawing options; default ``OverlayOptions()``.
+        roi: the region the model saw, or None for the whole frame.
     """
 
-    def __init__(self, labels: Sequence[str], options: OverlayOptions | None = None) -> None:
+    def __init__(self, labels: Sequence[str], options: OverlayOptions | None = None, roi: Roi | None = None) -> None:
         self.labels = tuple(labels)
         self.options = options or OverlayOptions()
+        self.roi = roi
 
     def heatmap(self, result: Result) -> np.ndarray | None:
         """The shown class's heatmap at the frame's size, or None when no heatmap is drawn."""
@@ -34,7 +53,14 @@ class FrameRenderer:
             return None
         prediction = result.prediction
         cam_class = cam_class_of(np.asarray(prediction.probs), options)
-        return heatmap_for_frame(prediction.cams, cam_class, result.frame.image.shape, options.colormap)
+        image = result.frame.image
+        if self.roi is None:
+            return heatmap_for_frame(prediction.cams, cam_class, image.shape, options.colormap)
+        x0, y0, x1, y1 = self.roi.box(image.shape[1], image.shape[0])
+        # Outside the region the "heatmap" is the frame itself, so blending leaves it as it is.
+        heat = image.copy()
+        heat[y0:y1, x0:x1] = heatmap_for_frame(prediction.cams, cam_class, (y1 - y0, x1 - x0, 3), options.colormap)
+        return outline_region(heat, (x0, y0, x1, y1), copy=False)  # the outline survives the blend
 
     def draw(
         self,
@@ -46,8 +72,11 @@ class FrameRenderer:
     ) -> np.ndarray:
         """Blend ``heat`` (from :meth:`heatmap`) and draw the label, bars and HUD."""
         prediction = result.prediction
+        image = result.frame.image
+        if self.roi is not None:
+            image = outline_region(image, self.roi.box(image.shape[1], image.shape[0]))
         return render_overlay(
-            result.frame.image,
+            image,
             prediction.probs,
             prediction.cams,
             self.labels,

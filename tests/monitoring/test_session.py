@@ -13,7 +13,7 @@ import pytest
 from support.report_pages import Collector
 from support.tiny_models import SHORT_LABELS
 
-from drivercam.cli.options import add_episode_arguments, session_from_args
+from drivercam.cli.options import OptionError, add_episode_arguments, session_from_args
 from drivercam.monitoring.episodes import EpisodeConfig
 from drivercam.monitoring.session import RunSession
 from drivercam.render.alert import draw_alert
@@ -126,13 +126,14 @@ def test_run_recorder_without_outputs_and_option_errors(tmp_path: Path) -> None:
     rec = session_from_args(args, LABELS, ids)
     assert (rec.tracker.config.warning_s, rec.tracker.config.cooldown_s) == (5.5, 2.0)
     assert rec.tracker.config.distraction_classes == (1, 2, 3)
-    for argv, message in (
+    for argv, option in (
         (["--warning-s", "0.5"], "--warning-s"),
-        (["--smooth", "-1"], "--smooth"),
-        (["--distraction-classes", "c12"], "c12"),
+        (["--smooth", "-1"], "--smooth"),  # found while parsing
+        (["--distraction-classes", "c12"], "--distraction-classes"),
     ):
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(OptionError) as info:
             session_from_args(parser.parse_args(argv), LABELS, ids)
+        assert info.value.option == option
 
 
 # -- the command line -------------------------------------------------------------------------
