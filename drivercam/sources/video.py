@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import av
+import cv2
+import numpy as np
 
 from drivercam.errors import SourceError, reason
 from drivercam.sources._common import _SourceBase
@@ -79,10 +82,15 @@ class VideoFileSource(_SourceBase):
             interval_s=1.0 / self._fps, max_gap_s=max(max_gap_s, 1.0 / self._fps), what=str(self.path)
         )
         self._frames: Iterator[av.VideoFrame] | None = self._decode()
-        self._ahead: av.VideoFrame | None = None  # one decoded frame of look-ahead, for the timeline
         self._ended = False
         self._bad_packets = 0
         self._last_decode_error: BaseException | None = None
+        # One decoded frame of look-ahead, for the timeline; the first also tells
+        # the rotation (a phone's display matrix), and so the upright frame size.
+        self._ahead: av.VideoFrame | None = self._next_decoded()
+        self._turns = 0 if self._ahead is None else _quarter_turns(self._ahead)
+        if self._turns % 2:
+            self._width, self._height = self._height, self._width
         self._index = 0
         self._lock = threading.Lock()
         self._closed = False
@@ -144,7 +152,9 @@ class VideoFileSource(_SourceBase):
             self._ahead = self._next_decoded()
             following = None if self._ahead is None else self._raw_time(self._ahead)
             time_s = self._timeline.place(self._raw_time(current), following)
-            image = current.to_ndarray(format="bgr24")
+            image: np.ndarray = current.to_ndarray(format="bgr24")
+            if self._turns:
+                image = cv2.rotate(image, _ROTATIONS[self._turns])
             result = Frame(
                 index=self._index,
                 image=image,
@@ -236,6 +246,25 @@ class VideoFileSource(_SourceBase):
             f"VideoFileSource({str(self.path)!r}, {self.width}x{self.height}, "
             f"fps={self._fps:.3f}, frames={self._frame_count})"
         )
+
+
+# Quarter turns counter-clockwise -> the OpenCV rotation that shows the frame upright.
+_ROTATIONS = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
+
+
+def _quarter_turns(frame: av.VideoFrame) -> int:
+    """Counter-clockwise quarter turns that show ``frame`` upright, from its display matrix (0 without one)."""
+    try:
+        degrees = float(frame.rotation)
+    except (AttributeError, TypeError, ValueError):  # no display matrix, or one PyAV cannot read
+        return 0
+    if not math.isfinite(degrees):
+        return 0
+    turns = round(degrees / 90) % 4
+    if abs(degrees - 90 * round(degrees / 90)) > 1:
+        logger.warning("display rotation of %.1f degrees is not a quarter turn; shown unrotated", degrees)
+        return 0
+    return turns
 
 
 def _stream_fps(stream: Any) -> float:

@@ -392,3 +392,29 @@ def test_annotate_refuses_a_bad_roi_in_one_line(
     lines = error_lines(capsys.readouterr().err)
     assert code == 1
     assert len(lines) == 1 and message in lines[0]
+
+
+REAL_FORMATS = {
+    "phone rotated 90": ({"rotation": 90}, (48, 64)),
+    "hevc 10-bit": ({"codec": "libx265", "pix_fmt": "yuv420p10le"}, (64, 48)),
+    "variable frame rate": ({"times_s": [0.0, 0.03, 0.1, 0.35, 0.4, 1.0]}, (64, 48)),
+    "two audio tracks": ({"audio_tracks": 2}, (64, 48)),
+    "1080p": ({"width": 1920, "height": 1080, "frames": 3}, (1920, 1080)),
+}
+
+
+@pytest.mark.parametrize("name", list(REAL_FORMATS))
+def test_annotate_real_formats_every_frame_upright_with_times_and_audio(
+    name: str, files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kwargs, size = REAL_FORMATS[name]
+    clip = media.write_format_video(tmp_path / "in.mp4", **kwargs)  # type: ignore[arg-type]
+    source = video_info(clip)
+    out = tmp_path / "out.mp4"
+    code = main(["annotate", str(clip), "-o", str(out), "--model", str(files["model"])])
+    assert code == 0, capsys.readouterr().err
+    info = video_info(out)
+    assert info["size"] == size
+    assert info["frames"] == source["frames"]
+    assert info["times"] == pytest.approx(source["times"], abs=2e-3)
+    assert info["audio"] == ("aac" if kwargs.get("audio_tracks") else None)
