@@ -34,7 +34,7 @@ class PipelineConfig:
             leaves all of the classifier's work to the inference thread.
         poll_s: how often blocked threads wake up to check the stop event.
         join_timeout_s: how long closing waits for all the threads together (a
-            camera's release may add up to half a second more).
+            camera whose driver blocks a read adds a quarter of a second).
         result_timeout_s: how long iteration waits for one result before it
             gives up with a PipelineError; None waits as long as the worker
             threads are alive.

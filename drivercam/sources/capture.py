@@ -387,7 +387,7 @@ class _CaptureSource(_SourceBase):
         """Make a read, open or back-off in progress (on any thread) return None at once."""
         self._stopping.set()
 
-    def close(self, timeout_s: float = 0.5) -> None:
+    def close(self, timeout_s: float = 0.25) -> None:
         """Release the device. Safe to call more than once and from another thread.
 
         Args:

@@ -459,3 +459,44 @@ def test_close_while_a_paced_file_waits_for_its_next_frame_is_quick(tmp_path: Pa
         time.sleep(0.2)
         started = time.monotonic()
     assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "state",
+    ["not started", "file mid-stream", "file ended", "live mid-stream", "live with a slow model", "stalled camera"],
+)
+def test_close_returns_within_a_second_in_every_state(state: str) -> None:
+    from support.fake_capture import FakeFactory, HangingCapture
+
+    from drivercam.sources import CameraSource
+
+    hanging = HangingCapture(frames=2)
+    if state == "stalled camera":
+        source: object = CameraSource(0, capture_factory=FakeFactory(hanging), stall_timeout_s=30)
+    elif state.startswith("live"):
+        source = ListSource(10_000, live=True, period_s=0.01)
+    else:
+        source = ListSource(10_000 if state != "file ended" else 3)
+    classifier = FakeClassifier(delay_s=3.0 if state == "live with a slow model" else 0.0)
+    pipeline = Pipeline(source, classifier)  # type: ignore[arg-type]
+    try:
+        if state != "not started":
+            pipeline.start()
+            if state == "file ended":
+                assert len(list(pipeline)) == 3
+            elif state == "stalled camera":
+                next(pipeline)
+                assert hanging.hanging.wait(5)
+            else:
+                time.sleep(0.3)
+        started = time.monotonic()
+        pipeline.close()
+        took = time.monotonic() - started
+    finally:
+        hanging.unblock.set()
+    print(f"close() in state {state!r}: {took * 1000:.0f} ms")
+    assert took < 1.0, f"close() took {took:.2f} s"
+    if state != "stalled camera":
+        assert source.closed  # type: ignore[attr-defined]
+    capture = [t for t in threading.enumerate() if t.name == "drivercam-capture"]
+    assert not [t for t in capture if t.is_alive()]
