@@ -225,6 +225,8 @@ class Mp4Sink(_SinkBase):
             self._last_pts = pts
             self.frames_written += 1
             if self._audio is not None:
+                if self._audio.video_start_s is None:
+                    self._audio.video_start_s = float(pts * self.time_base)
                 self._audio.copy_until(self._container, self._end_s())
         except (av.FFmpegError, OSError) as exc:
             raise SinkError(f"could not write to video {str(self.path)!r}: {reason(exc)}") from exc
@@ -323,6 +325,7 @@ class _AudioCopy:
         self._ahead: Any = None  # one packet of look-ahead, for the timeline
         self._pending: tuple[Any, float] | None = None  # taken, not yet due
         self._last_pts: int | None = None
+        self.video_start_s: float | None = None  # the first video frame's time, set by the sink
         self.copied = 0
         self.dropped = 0
 
@@ -382,8 +385,20 @@ class _AudioCopy:
         if self._timeline is None:
             tb = self._in_stream.time_base
             step = float(packet.duration * tb) if packet.duration else 0.02
+            gap = max(DEFAULT_MAX_GAP_S, step)
+            offset = 0.0
+            start = self._seconds(packet)
+            if self.video_start_s is not None and abs(start - self.video_start_s) > gap:
+                # Far from the first video frame: that frame's (or this packet's) time
+                # was damaged and the video's timeline rebased; start the sound with the picture.
+                logger.warning(
+                    "audio of %s starts %.3f s away from its video; starting it with the video",
+                    self.path,
+                    start - self.video_start_s,
+                )
+                offset = self.video_start_s - start
             self._timeline = TimelineRepair(
-                interval_s=step, max_gap_s=max(DEFAULT_MAX_GAP_S, step), what=f"audio of {self.path}"
+                interval_s=step, max_gap_s=gap, offset_s=offset, what=f"audio of {self.path}"
             )
         following = None if self._ahead is None else self._seconds(self._ahead)
         return packet, self._timeline.place(self._seconds(packet), following)

@@ -14,10 +14,12 @@ increase, so :class:`TimelineRepair` turns raw times into such a timeline:
   between its neighbours and the timeline goes on as before, so the frames
   after it (and the audio copied beside them) do not shift;
 * a frame without a time goes one nominal frame interval after the last;
-* otherwise the stream's clock really **jumped** (went back, repeated, or
-  leapt ahead more than ``max_gap_s``: a wrap, a join, a reset): the frame goes
-  one interval after the last and the times after it are shifted by the same
-  amount (rebased), so the stream continues from there.
+* otherwise the stream's clock **jumped** (went back, repeated, or leapt
+  ahead more than ``max_gap_s``: a wrap, a join, a reset): the frame goes one
+  interval after the last and the times after it are shifted by the same
+  amount (rebased), so the stream continues from there. Until a few frames
+  have followed on the new timeline, a frame that continues the old one more
+  closely takes it back (two or three damaged times in a row are not a jump).
 
 Forward leaps beyond ``max_gap_s`` are rebased rather than kept because a real
 camera does not go silent for that long inside one file, while a damaged or
@@ -37,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_GAP_S = 5.0
 """Largest forward step between two frames kept as it is (seconds)."""
+
+_CONFIRM_FRAMES = 3
+"""Frames that must follow a jump on its new timeline before it counts as real."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class TimelineRepair:
         interval_s: nominal frame interval (1 / fps), the step given to a frame
             whose time is missing or follows a jump.
         max_gap_s: largest forward step kept as it is; longer leaps are rebased.
+        offset_s: added to every raw time until the first jump (aligns one
+            stream's timeline with another's).
         what: names the stream in the one log message the first repair writes.
 
     Example:
@@ -74,7 +81,9 @@ class TimelineRepair:
         [0.0, 0.1, 0.2]
     """
 
-    def __init__(self, *, interval_s: float, max_gap_s: float = DEFAULT_MAX_GAP_S, what: str = "stream") -> None:
+    def __init__(
+        self, *, interval_s: float, max_gap_s: float = DEFAULT_MAX_GAP_S, offset_s: float = 0.0, what: str = "stream"
+    ) -> None:
         if not (interval_s > 0 and math.isfinite(interval_s)):
             raise ValueError(f"interval_s must be a positive number of seconds, got {interval_s!r}")
         if not (max_gap_s >= interval_s and math.isfinite(max_gap_s)):
@@ -82,13 +91,18 @@ class TimelineRepair:
         self.interval_s = float(interval_s)
         self.max_gap_s = float(max_gap_s)
         self.what = what
-        self._offset = 0.0  # repaired time = raw time + offset, changed only at a jump
+        self._offset = float(offset_s)  # repaired time = raw time + offset, changed only at a jump
         self._anchor: float | None = None  # raw time of the last frame that kept its own time
         self._last: float | None = None  # the last repaired time handed out
         self._outliers = 0
         self._missing = 0
         self._jumps = 0
         self._logged = False
+        # Before a jump is confirmed, the timeline it left (anchor, offset): a
+        # few damaged times in a row look like a jump until the old one resumes.
+        self._before: tuple[float | None, float] | None = None
+        self._tentative_jumps = 0
+        self._tentative_frames = 0
 
     @property
     def counts(self) -> TimelineCounts:
@@ -111,22 +125,35 @@ class TimelineRepair:
             A time strictly greater than every one returned before.
         """
         raw = _finite(raw_s)
+        following = _finite(next_raw_s)
         last = self._last
+        before = self._before
         if raw is None:
             out = 0.0 if last is None else last + self.interval_s
             self._missing += 1
             self._note(f"a frame has no timestamp; placed at {out:.3f} s")
-        elif last is None or self._follows(self._anchor, raw):
+        elif last is None:
             out = raw + self._offset
-            if last is not None and out <= last:  # after an outlier or a missing time put ahead of it
-                out = _after(last)
             self._anchor = raw
-        elif self._follows(self._anchor, _finite(next_raw_s)):
-            assert self._anchor is not None and next_raw_s is not None
-            following = next_raw_s + self._offset
-            out = last + min(self.interval_s, (following - last) / 2)
-            if out <= last:
-                out = _after(last)
+        elif before is not None and self._resumes(before[0], raw):
+            # The jump was two or more damaged times in a row: the old timeline goes on.
+            self._anchor, self._offset = before
+            self._jumps -= self._tentative_jumps
+            self._outliers += self._tentative_frames
+            self._before = None
+            out = max(raw + self._offset, _after(last))
+            self._anchor = raw
+        elif self._follows(self._anchor, raw):
+            out = max(raw + self._offset, _after(last))
+            self._anchor = raw
+            if before is not None:
+                self._tentative_frames += 1
+                if self._tentative_frames > _CONFIRM_FRAMES:
+                    self._before = None  # the jump was real
+        elif self._follows(self._anchor, following) or (before is not None and self._follows(before[0], following)):
+            assert following is not None
+            offset = self._offset if self._follows(self._anchor, following) else before[1]  # type: ignore[index]
+            out = max(last + min(self.interval_s, (following + offset - last) / 2), _after(last))
             self._outliers += 1
             self._note(f"one frame's timestamp {raw:.3f} s is out of line; placed at {out:.3f} s")
         else:
@@ -136,10 +163,23 @@ class TimelineRepair:
                 f"timestamps jump from {self._anchor if self._anchor is not None else last:.3f} s "
                 f"to {raw:.3f} s; continuing at {out:.3f} s"
             )
+            if before is None:
+                self._before = (self._anchor, self._offset)
+                self._tentative_jumps = 0
+                self._tentative_frames = 0
+            self._tentative_jumps += 1
+            self._tentative_frames += 1
             self._offset = out - raw
             self._anchor = raw
         self._last = out
         return out
+
+    def _resumes(self, old_anchor: float | None, raw: float) -> bool:
+        """Whether ``raw`` continues the timeline from before a jump more closely than the one after it."""
+        if not self._follows(old_anchor, raw):
+            return False
+        assert old_anchor is not None
+        return not self._follows(self._anchor, raw) or raw - old_anchor < raw - (self._anchor or 0.0)
 
     def _note(self, text: str) -> None:
         if not self._logged:

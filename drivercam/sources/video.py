@@ -209,8 +209,9 @@ class VideoFileSource(_SourceBase):
         expected = self._frame_count
         about = f"~{expected}" if expected is not None else "?"
         short = False
-        if expected is not None:
-            # An estimated count (from duration) may be off by a frame or two.
+        if expected is not None and (self._count_exact or not self._timeline.counts.total):
+            # An estimated count (from duration) may be off by a frame or two, and
+            # by any amount when the timestamps it comes from were broken.
             slack = 0 if self._count_exact else max(2, expected // 50)
             short = self._index < expected - slack
         if self._bad_packets:

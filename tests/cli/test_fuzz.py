@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from pathlib import Path
 import av
 import pytest
 from support import REPO_ROOT, media
-from support.fuzzing import damaged_copy
+from support.fuzzing import damaged_copy, ts_with_broken_timestamps
 
 from drivercam.cli.main import main
 
@@ -145,3 +146,42 @@ def test_a_damaged_file_in_a_real_process_prints_one_line_and_no_traceback(
         )
         problem = judge(done.returncode, done.stderr, time.monotonic() - started) or check_output(out)
         assert problem is None, f"{kind} {what}: {problem}"
+
+
+def test_ts_with_broken_timestamps_annotates_every_frame_on_a_forward_timeline(
+    originals: dict[str, Path], tmp_path: Path
+) -> None:
+    # A dashcam clock glitching: packet times random, in the past or repeated; the data intact.
+    clip = media.write_video(tmp_path / "long.mp4", frames=60, fps=15, audio=True, bframes=2)
+    ts = media.remux(clip, tmp_path / "clip.ts")
+    failures = []
+    for seed in range(max(4, CASES // 4)):
+        broken = tmp_path / "broken.ts"
+        what = ts_with_broken_timestamps(ts, broken, seed)
+        out, log = tmp_path / "out.mp4", tmp_path / "p.jsonl"
+        code, stderr, elapsed = run_in_process(
+            ["annotate", str(broken), "-o", str(out), "--predictions", str(log), "--model", str(originals["model"])]
+        )
+        problem = judge(code, stderr, elapsed)
+        if problem is None and code != 0:
+            problem = f"exit {code}: {stderr.strip()}"
+        if problem is None:
+            with av.open(str(out)) as container:
+                frames = list(container.decode(video=0))
+            with av.open(str(out)) as container:
+                audio = [p for p in container.demux(audio=0) if p.pts is not None] if container.streams.audio else []
+            times = [float(f.time) for f in frames]
+            logged = [json.loads(line)["frame"] for line in log.read_text().splitlines()]
+            if len(frames) != 60 or logged != list(range(60)):
+                problem = f"not every frame was annotated, in order: {len(frames)} frames, log {logged}"
+            elif any(b <= a for a, b in zip(times, times[1:])):
+                problem = "the output's times do not go forward"
+            elif abs(times[-1] - 59 / 15) > 1.0:
+                problem = f"the timeline drifted: last frame at {times[-1]:.3f} s, not {59 / 15:.3f} s"
+            elif not audio:
+                problem = "the audio was lost"
+            elif abs((sound_end := float(audio[-1].pts * audio[-1].time_base)) - times[-1]) > 0.2:
+                problem = f"the audio ends at {sound_end:.3f} s, the video at {times[-1]:.3f} s"
+        if problem:
+            failures.append(f"{what}: {problem}")
+    assert failures == [], "\n".join(failures)

@@ -42,6 +42,14 @@ def test_one_damaged_time_is_put_between_its_neighbours_and_nothing_after_shifts
     assert counts == TimelineCounts(outliers=1)
 
 
+def test_two_damaged_times_in_a_row_are_not_a_jump() -> None:
+    raw = [0.0, 0.1, 0.2, -5.0, 9000.0, 0.5, 0.6, 0.7]
+    out, counts = place_all(raw)
+    assert_increasing(out)
+    np.testing.assert_allclose(out[:3] + out[5:], [0.0, 0.1, 0.2, 0.5, 0.6, 0.7])
+    assert counts == TimelineCounts(outliers=2)
+
+
 def test_a_join_or_reset_rebases_the_rest_one_interval_after_the_last_frame() -> None:
     raw = [0.0, 0.1, 0.2, 0.0, 0.1, 0.2]  # two recordings end to end
     out, counts = place_all(raw)
