@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,149 +17,10 @@ import numpy as np
 
 from drivercam.errors import SourceError
 from drivercam.sources._common import _SourceBase
+from drivercam.sources.device import CaptureFactory, TimedReader, as_bgr, open_capture
 from drivercam.types import Frame
 
 logger = logging.getLogger(__name__)
-
-CaptureFactory = Callable[..., Any]
-
-_POLL_S = 0.05  # how often waits wake to check the stop event
-
-
-def _as_bgr(image: np.ndarray) -> np.ndarray:
-    """Coerce a capture's image to BGR uint8 (some cameras deliver grey or BGRA)."""
-    if image.dtype != np.uint8:
-        image = cv2.convertScaleAbs(image)
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    if image.shape[2] == 1:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    return image
-
-
-def _open_capture(
-    factory: CaptureFactory,
-    args: tuple[Any, ...],
-    timeout_s: float,
-    what: str,
-    stop: threading.Event | None = None,
-) -> Any:
-    """Call ``factory(*args)`` in a helper thread and wait at most ``timeout_s``.
-
-    Some backends block for a long time on an absent device or unreachable
-    host. If the call outlives the timeout, or ``stop`` is set first, we give up
-    on it; the helper releases the capture itself when (if) the call finally
-    returns.
-
-    Returns:
-        The capture, or None when ``stop`` was set first.
-    """
-    lock = threading.Lock()
-    done = threading.Event()
-    box: dict[str, Any] = {}
-    abandoned = False
-
-    def target() -> None:
-        try:
-            cap = factory(*args)
-        except BaseException as exc:  # reported to the caller below
-            box["error"] = exc
-            cap = None
-        with lock:
-            if abandoned:
-                if cap is not None:
-                    cap.release()
-                return
-            box["cap"] = cap
-            done.set()
-
-    thread = threading.Thread(target=target, name=f"open {what}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout_s
-    while not done.wait(min(_POLL_S, max(0.0, deadline - time.monotonic()))):
-        if (stop is not None and stop.is_set()) or time.monotonic() >= deadline:
-            break
-    with lock:
-        if not done.is_set():
-            abandoned = True
-            if stop is not None and stop.is_set():
-                return None
-            raise SourceError(
-                f"opening {what} took longer than {timeout_s:g} s; check that it is connected "
-                "and reachable, or raise the open timeout"
-            )
-    if "error" in box:
-        raise SourceError(f"could not open {what}: {box['error']}") from box["error"]
-    return box["cap"]
-
-
-class _TimedReader:
-    """Reads one capture on a thread of its own, so a read that hangs can be given up on.
-
-    ``cv2.VideoCapture.read`` can block for as long as the driver or the
-    network likes (a stalled RTSP server, a camera unplugged mid-read), and a
-    blocked native call cannot be interrupted. The caller waits for each read
-    with a deadline instead; a capture given up on is released by this thread
-    when (if) its read returns. It is released on :meth:`close` otherwise.
-    """
-
-    def __init__(self, cap: Any, what: str) -> None:
-        self.cap = cap
-        self._what = what
-        self._want = threading.Event()
-        self._done = threading.Event()
-        self._stop = threading.Event()
-        self._result: tuple[bool, Any] = (False, None)
-        self._thread = threading.Thread(target=self._run, name=f"read {what}", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            while True:
-                while not self._want.wait(_POLL_S):
-                    if self._stop.is_set():
-                        return
-                self._want.clear()
-                if self._stop.is_set():
-                    return
-                try:
-                    ok, image = self.cap.read()
-                except cv2.error as exc:
-                    logger.warning("%s: read failed: %s", self._what, exc)
-                    ok, image = False, None
-                self._result = (bool(ok), image)
-                self._done.set()
-        finally:
-            self.cap.release()
-
-    def read(self, timeout_s: float, stop: threading.Event) -> tuple[str, Any]:
-        """Ask for one frame and wait for it.
-
-        Returns:
-            ``("ok", image)``, ``("failed", None)`` when the capture said no,
-            ``("stalled", None)`` when nothing came within ``timeout_s``, or
-            ``("stopped", None)`` when ``stop`` was set first.
-        """
-        self._done.clear()
-        self._want.set()
-        deadline = time.monotonic() + timeout_s
-        while not self._done.wait(_POLL_S):
-            if stop.is_set():
-                return "stopped", None
-            if time.monotonic() >= deadline:
-                return "stalled", None
-        ok, image = self._result
-        self._result = (False, None)
-        return ("ok", image) if ok and image is not None and image.size else ("failed", None)
-
-    def close(self, timeout_s: float) -> bool:
-        """Stop the thread and release the capture; False when a read still blocks it."""
-        self._stop.set()
-        self._want.set()
-        self._thread.join(timeout_s)
-        return not self._thread.is_alive()
 
 
 class _CaptureSource(_SourceBase):
@@ -233,11 +93,11 @@ class _CaptureSource(_SourceBase):
         self.stalls = 0
         self._size = (0, 0)
         self._reported_fps = 0.0
-        self._reader: _TimedReader | None = None
+        self._reader: TimedReader | None = None
         cap = self._open()
         if cap is None:
             raise SourceError(self._open_error)
-        self._reader = _TimedReader(cap, what)
+        self._reader = TimedReader(cap, what)
 
     @property
     def _cap(self) -> Any:
@@ -245,7 +105,7 @@ class _CaptureSource(_SourceBase):
 
     def _open(self) -> Any:
         """Open and configure a capture; None when the device does not open (or closing began)."""
-        cap = _open_capture(self._factory, self._open_args, self._open_timeout_s, self._what, self._stopping)
+        cap = open_capture(self._factory, self._open_args, self._open_timeout_s, self._what, self._stopping)
         if cap is None or not cap.isOpened() or self._stopping.is_set():
             if cap is not None:
                 cap.release()
@@ -321,7 +181,7 @@ class _CaptureSource(_SourceBase):
             self._t0 = now
         frame = Frame(
             index=self._index,
-            image=_as_bgr(image),
+            image=as_bgr(image),
             time_s=now - self._t0,
             source=self._what,
             captured_at=now,
@@ -366,7 +226,7 @@ class _CaptureSource(_SourceBase):
                     cap.release()
                 return None
             if cap is not None:
-                self._reader = _TimedReader(cap, self._what)
+                self._reader = TimedReader(cap, self._what)
             image = self._grab()
             if image is not None:
                 self.reconnects += 1

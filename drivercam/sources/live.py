@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import cv2
 
-from drivercam.sources.capture import CaptureFactory, _CaptureSource
+from drivercam.sources.capture import _CaptureSource
+from drivercam.sources.device import CaptureFactory
 
 
 def _redact(url: str) -> str:
