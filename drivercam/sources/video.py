@@ -182,18 +182,28 @@ class VideoFileSource(_SourceBase):
     def _decode(self) -> Iterator[av.VideoFrame]:
         """Demux and decode, skipping packets the decoder rejects.
 
-        A damaged packet costs only its own frames; an error from the demuxer
-        (the container itself is broken) ends the stream. Either is recorded.
+        A damaged packet costs only its own frames. After an error from the
+        demuxer (a broken container structure, a stream that appears out of
+        nowhere in a damaged MPEG-TS) reading resumes at the next packet; only
+        ``_DEMUX_RETRIES`` errors in a row, or the end of the file, end the
+        stream. Either kind of error is recorded.
         """
         packets = self._container.demux(self._stream)
+        failures = 0
         while True:
             try:
                 packet = next(packets)
             except StopIteration:
                 return
-            except (av.FFmpegError, OSError, EOFError) as exc:
+            except (av.FFmpegError, OSError, IndexError) as exc:
                 self._last_decode_error = exc
-                return
+                failures += 1
+                if isinstance(exc, EOFError) or failures > _DEMUX_RETRIES:
+                    return
+                self._bad_packets += 1
+                packets = self._container.demux(self._stream)
+                continue
+            failures = 0
             try:
                 frames = packet.decode()
             except (av.FFmpegError, OSError, EOFError) as exc:
@@ -248,6 +258,9 @@ class VideoFileSource(_SourceBase):
             f"fps={self._fps:.3f}, frames={self._frame_count})"
         )
 
+
+_DEMUX_RETRIES = 16
+"""Demuxer errors in a row after which a damaged file is read no further."""
 
 # Quarter turns counter-clockwise -> the OpenCV rotation that shows the frame upright.
 _ROTATIONS = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}

@@ -231,3 +231,18 @@ def test_no_audio_and_two_audio_tracks(tmp_path: Path) -> None:
     with VideoFileSource(two) as source:
         assert source.audio_path == str(two)
         assert len(read_all(source)) == 6
+
+
+def test_reading_resumes_after_an_error_from_the_demuxer(tmp_path: Path) -> None:
+    # Seeds 152 and 288 make MPEG-TS damage that the demuxer reports as a packet of a
+    # stream PyAV never announced (IndexError); reading must go on past it.
+    from support.fuzzing import damaged_copy
+
+    clip = media.write_video(tmp_path / "end.mp4", frames=30, fps=15, audio=True, bframes=2)
+    ts = media.remux(clip, tmp_path / "clip.ts")
+    for seed in (152, 288):
+        damaged_copy(ts, tmp_path / "bad.ts", seed)
+        with VideoFileSource(tmp_path / "bad.ts") as source:
+            frames = read_all(source)
+        assert 0 < len(frames) <= 30
+        assert all(b.time_s > a.time_s for a, b in zip(frames, frames[1:]))
