@@ -15,6 +15,9 @@ from drivercam.sources.timeline import DEFAULT_MAX_GAP_S, TimelineRepair
 
 logger = logging.getLogger(__name__)
 
+_DEMUX_RETRIES = 16
+"""Demuxer errors in a row after which a damaged input's audio is read no further."""
+
 
 class AudioCopy:
     """Remux packets of an input's audio stream into an output, in time order.
@@ -71,17 +74,28 @@ class AudioCopy:
         return cls(path, source, in_stream, out_stream)
 
     def _next_packet(self) -> Any:
-        """The next audio packet with a time and data, or None at the end."""
+        """The next audio packet with a time and data, or None at the end.
+
+        After an error from the demuxer of a damaged input, reading resumes at
+        the next packet, as the video's does; only ``_DEMUX_RETRIES`` errors in
+        a row end the audio.
+        """
+        failures = 0
         while self._packets is not None:
             try:
                 packet = next(self._packets)
             except StopIteration:
                 self._packets = None
                 return None
-            except (av.FFmpegError, OSError) as exc:
-                logger.warning("audio of %s ends early: %s", self.path, reason(exc))
-                self._packets = None
-                return None
+            except (av.FFmpegError, OSError, IndexError) as exc:
+                failures += 1
+                if isinstance(exc, EOFError) or failures > _DEMUX_RETRIES:
+                    logger.warning("audio of %s ends early: %s", self.path, reason(exc))
+                    self._packets = None
+                    return None
+                self._packets = self._source.demux(self._in_stream)
+                continue
+            failures = 0
             if packet.pts is not None and packet.size > 0:  # not a demuxer flush packet
                 return packet
         return None

@@ -195,10 +195,20 @@ class VideoFileSource(_SourceBase):
                 packet = next(packets)
             except StopIteration:
                 return
-            except (av.FFmpegError, OSError, IndexError) as exc:
+            except EOFError:  # av.EOFError too: the end, reached through damage
+                return
+            except IndexError:
+                # A packet of a stream the container never announced (a damaged
+                # MPEG-TS table): not ours, and not damage to ours.
+                failures += 1
+                if failures > _DEMUX_RETRIES:
+                    return
+                packets = self._container.demux(self._stream)
+                continue
+            except (av.FFmpegError, OSError) as exc:
                 self._last_decode_error = exc
                 failures += 1
-                if isinstance(exc, EOFError) or failures > _DEMUX_RETRIES:
+                if failures > _DEMUX_RETRIES:
                     return
                 self._bad_packets += 1
                 packets = self._container.demux(self._stream)
@@ -206,7 +216,9 @@ class VideoFileSource(_SourceBase):
             failures = 0
             try:
                 frames = packet.decode()
-            except (av.FFmpegError, OSError, EOFError) as exc:
+            except EOFError:  # the decoder was drained already: nothing more comes
+                return
+            except (av.FFmpegError, OSError) as exc:
                 self._bad_packets += 1
                 self._last_decode_error = exc
                 continue
