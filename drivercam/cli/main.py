@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 
 from drivercam.cli import annotate, bench, info, live
 from drivercam.cli.exits import (
+    EXIT_ERROR,
     EXIT_USAGE,
     PROG,
     USER_ERRORS,
@@ -34,6 +35,7 @@ from drivercam.cli.exits import (
     report_error,
 )
 from drivercam.cli.options import OptionError, common_options
+from drivercam.errors import describe
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return interrupted_status(interrupt)
     except USER_ERRORS as error:
         return report_error(error, args.verbose)
+    except Exception as error:  # a bug: still one line (the traceback with -v); the files were closed on the way
+        if args.verbose:
+            logger.error("details", exc_info=error)
+        what = f"{type(error).__name__}: {describe(error)}"
+        print(f"{PROG}: error: internal error ({what}); please report it with the output of -v", file=sys.stderr)
+        return EXIT_ERROR
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -316,3 +316,21 @@ def test_option_errors_carry_the_option_value_and_expectation() -> None:
         parse("3")
     assert (info.value.option, info.value.value, info.value.expected) == ("--gain", "3", "in [0, 2]")
     assert str(info.value) == "--gain must be in [0, 2], got '3'"
+
+
+def test_a_bug_still_ends_in_one_line_and_exit_1(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drivercam.cli import main as cli_main
+
+    def broken(args: object) -> int:
+        raise IndexError("list index out of range")
+
+    monkeypatch.setitem(cli_main._COMMANDS, "info", broken)
+    assert main(["info", str(files["model"])]) == 1
+    lines = error_lines(capsys.readouterr().err)
+    assert lines == [
+        "drivercam: error: internal error (IndexError: list index out of range); please report it with the output of -v"
+    ]
+    assert main(["info", str(files["model"]), "-v"]) == 1
+    assert "Traceback" in capsys.readouterr().err
