@@ -140,3 +140,98 @@ class FrameSource(Protocol):
     def read(self) -> Frame | None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class InterruptibleSource(FrameSource, Protocol):
+    """A source whose ``read`` can wait (a camera reconnecting, real-time pacing).
+
+    ``interrupt()`` may be called from any thread; a ``read`` in progress or
+    to come returns None promptly (well under a second) instead of waiting.
+    The pipeline calls it before joining its capture thread.
+    """
+
+    def interrupt(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Roi:
+    """A region of interest: the part of each frame the model sees (the driver's).
+
+    Either pixels (``fractions`` False: ints, from the frame's top-left corner)
+    or fractions of the frame's width and height (``fractions`` True: numbers
+    in [0, 1]), so one region fits every frame size.
+
+    Attributes:
+        x, y: the region's top-left corner.
+        width, height: its size (> 0).
+        fractions: whether the four numbers are fractions of the frame.
+    """
+
+    x: float
+    y: float
+    width: float
+    height: float
+    fractions: bool = False
+
+    def __post_init__(self) -> None:
+        values = (self.x, self.y, self.width, self.height)
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+            raise TypeError(f"ROI values must be numbers, got {values!r}")
+        if not all(np.isfinite(v) for v in values) or min(self.x, self.y) < 0:
+            raise ValueError(f"ROI x and y must be finite numbers >= 0, got {values!r}")
+        if not (self.width > 0 and self.height > 0):
+            raise ValueError(f"ROI width and height must be > 0, got {self.width!r} and {self.height!r}")
+        if self.fractions and (self.x + self.width > 1 + 1e-9 or self.y + self.height > 1 + 1e-9):
+            raise ValueError(
+                f"a ROI in fractions must lie inside the frame (x + w <= 1 and y + h <= 1), got {values!r}"
+            )
+        if not self.fractions and not all(float(v).is_integer() for v in values):
+            raise ValueError(f"a ROI in pixels takes whole numbers, got {values!r}; or give fractions in [0, 1]")
+
+    @classmethod
+    def parse(cls, text: str) -> Roi:
+        """``"x,y,w,h"`` in pixels (``"160,0,480,480"``) or, when all four are <= 1, fractions (``"0.25,0,0.5,1"``).
+
+        Raises:
+            ValueError: not four numbers, or they make no region.
+        """
+        parts = [p.strip() for p in str(text).split(",")]
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            values = []
+        if len(values) != 4:
+            raise ValueError(f"a ROI is four numbers x,y,w,h (pixels, or fractions of the frame), got {text!r}")
+        x, y, w, h = values
+        if all(v <= 1.0 for v in values):
+            return cls(x, y, w, h, fractions=True)
+        if not all(v.is_integer() for v in values):
+            raise ValueError(f"a ROI in pixels takes whole numbers, got {text!r}; or give fractions in [0, 1]")
+        return cls(int(x), int(y), int(w), int(h), fractions=False)
+
+    def box(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The region in a ``width`` x ``height`` frame as pixel bounds ``(x0, y0, x1, y1)``, clipped to it.
+
+        Raises:
+            ValueError: the region lies outside the frame (or keeps less than 2x2 pixels of it).
+        """
+        if self.fractions:
+            x0, y0 = round(self.x * width), round(self.y * height)
+            x1, y1 = round((self.x + self.width) * width), round((self.y + self.height) * height)
+        else:
+            x0, y0 = int(self.x), int(self.y)
+            x1, y1 = int(self.x + self.width), int(self.y + self.height)
+        x0, x1 = min(max(x0, 0), width), min(max(x1, 0), width)
+        y0, y1 = min(max(y0, 0), height), min(max(y1, 0), height)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            raise ValueError(f"the ROI {self} lies outside the {width}x{height} frame; give a region inside it")
+        return x0, y0, x1, y1
+
+    def __str__(self) -> str:
+        return ",".join(f"{v:g}" for v in (self.x, self.y, self.width, self.height))
+
+    def crop(self, image: np.ndarray) -> np.ndarray:
+        """The region of ``image`` (a view, no copy)."""
+        x0, y0, x1, y1 = self.box(image.shape[1], image.shape[0])
+        return image[y0:y1, x0:x1]

@@ -12,11 +12,13 @@ from typing import Any
 from drivercam.cli.exits import EXIT_OK, PROG, interrupted_status, report_error
 from drivercam.cli.options import (
     add_episode_arguments,
+    add_roi_argument,
     cam_class_option,
+    check_episode_options,
+    count,
     model_path,
     overlay_options,
-    positive_float,
-    positive_int,
+    positive,
     session_from_args,
 )
 from drivercam.cli.progress import ProgressBar
@@ -25,7 +27,7 @@ from drivercam.monitoring.monitor import Monitor
 from drivercam.render.frame import FrameRenderer
 from drivercam.sinks.jsonl import prediction_record
 from drivercam.sinks.outputs import RunOutputs
-from drivercam.sources import ImageFolderSource, source_kind
+from drivercam.sources import ImageFolderSource, VideoFileSource, source_kind
 
 # One frame per ONNX Runtime call: with the pool threads no longer spinning, batches
 # of 4 made annotate slower on a 2-core CPU (EfficientNet-Lite0, 640x480 clip,
@@ -58,32 +60,36 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         help="write one JSON object per frame: frame, time_s, class_index, class_id, label, confidence, "
         "probs (class id -> probability, every class), source (image path or input), inference_ms",
     )
-    annotate.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
-    annotate.add_argument("--fps", type=positive_float, help="frame rate for an image folder")
+    annotate.add_argument("--max-frames", type=count("--max-frames"), metavar="N", help="stop after N frames")
+    annotate.add_argument("--fps", type=positive("--fps", "a frame rate"), help="frame rate for an image folder")
     annotate.add_argument(
         "--batch-size",
-        type=positive_int,
+        type=count("--batch-size"),
         default=DEFAULT_BATCH,
         metavar="N",
         help=f"frames per inference call (default: {DEFAULT_BATCH})",
     )
     annotate.add_argument(
         "--workers",
-        type=positive_int,
+        type=count("--workers"),
         metavar="N",
         help="inference threads, each running its own frames (default: 2 on a CPU with 2+ cores, else 1)",
     )
+    add_roi_argument(annotate)
     add_episode_arguments(annotate)
 
 
 def written_note(outputs: RunOutputs, path: str | None) -> str:
     """``; wrote N frames to PATH`` for the line that ends an interrupted or failed run."""
-    return f"; wrote {outputs.written} frames to {path}" if path else ""
+    if not path:
+        return ""
+    return f"; wrote {outputs.written} frames to {path}" if outputs.written else f"; {path} was not written"
 
 
 def run(args: argparse.Namespace) -> int:
     """Annotate ``args.input`` into ``args.output``; return the exit status."""
-    overlay_options(args)  # bad --alpha / --colormap fail before anything is opened
+    overlay_options(args)  # a bad --colormap fails before anything is opened
+    check_episode_options(args)
     spec = args.input
     if source_kind(spec) != "file":
         raise ValueError(
@@ -101,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         live=False,
         batch_size=args.batch_size,
         queue_size=max(8, 2 * args.batch_size),
+        roi=args.roi,
     )
     started = time.monotonic()  # throughput of the run itself, not of loading the model
     source = monitor.source
@@ -108,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
     class_ids = monitor.class_ids
     with ExitStack() as stack:
         stack.callback(monitor.close)
-        render = FrameRenderer(labels, overlay_options(args, cam_class_option(args.cam_class, labels, class_ids)))
+        render = FrameRenderer(
+            labels, overlay_options(args, cam_class_option(args.cam_class, labels, class_ids)), roi=monitor.roi
+        )
         session = session_from_args(args, labels, class_ids, subtitle=spec)
         stack.callback(session.close)  # an interrupted run still gets its event log and report
         outputs = stack.enter_context(
@@ -153,6 +162,9 @@ def run(args: argparse.Namespace) -> int:
         raise SourceError(f"no frames could be read from {spec}; is it a valid video or image folder?")
     skipped = len(source.skipped) if isinstance(source, ImageFolderSource) else 0
     note = f" (skipped {skipped} unreadable images; -v names them)" if skipped else ""
+    repaired = source.timeline.total if isinstance(source, VideoFileSource) else 0
+    if repaired:
+        note += f" (repaired the timestamps of {repaired} frames so time goes forward; -v says where)"
     print(f"annotated {outputs.written} frames in {elapsed:.1f} s ({rate:.1f} fps) -> {args.output}{note}")
     if summary:
         print(summary)

@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from drivercam.bench.report import build_report, format_table
 from drivercam.bench.runner import BenchSettings, run_one, usable_devices
 from drivercam.bench.synthetic import SyntheticSource, parse_size
 from drivercam.cli.exits import EXIT_OK
-from drivercam.cli.options import MODEL_ENV
+from drivercam.cli.options import MODEL_ENV, OptionError, count, positive
 from drivercam.model import default_model_path
 from drivercam.sources import open_source, source_kind
 from drivercam.types import FrameSource
@@ -27,20 +27,10 @@ def _size_arg(text: str) -> tuple[int, int]:
     try:
         return parse_size(text)
     except ValueError as e:
+        w, sep, h = text.lower().partition("x")
+        if sep and w.strip().isdigit() and h.strip().isdigit():  # a size, too small
+            raise OptionError("--synthetic", text, "WIDTHxHEIGHT with both >= 16, e.g. 640x480") from None
         raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _count_arg(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
-        return value
-
-    return parse
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -61,9 +51,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="play the file or synthetic frames in real time, keeping only the newest frame",
     )
-    p.add_argument("--fps", type=float, default=30.0, help="synthetic frame rate (default 30)")
-    p.add_argument("--frames", type=_count_arg(1), default=300, help="frames measured (default 300)")
-    p.add_argument("--warmup", type=_count_arg(0), default=20, help="frames run first, not measured (default 20)")
+    p.add_argument(
+        "--fps", type=positive("--fps", "a frame rate"), default=30.0, help="synthetic frame rate (default 30)"
+    )
+    p.add_argument("--frames", type=count("--frames"), default=300, help="frames measured (default 300)")
+    p.add_argument(
+        "--warmup", type=count("--warmup", 0), default=20, help="frames run first, not measured (default 20)"
+    )
     p.add_argument(
         "--model",
         action="append",
@@ -78,15 +72,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--threads",
-        type=_count_arg(1),
+        type=count("--threads"),
         help="ONNX Runtime intra-op threads per inference thread (default: as annotate decides)",
     )
     p.add_argument(
         "--workers",
-        type=_count_arg(1),
+        type=count("--workers"),
         help="inference threads for files (default: 2 on a CPU with 2+ cores, else 1; live: 1)",
     )
-    p.add_argument("--batch", type=_count_arg(1), default=1, help="frames per inference call (files only)")
+    p.add_argument("--batch", type=count("--batch"), default=1, help="frames per inference call (files only)")
     p.add_argument("--no-encode", action="store_true", help="skip H.264 encoding")
     p.add_argument("--output", metavar="OUT.mp4", help="keep the annotated video of the last run")
     p.add_argument("--json", metavar="FILE", help="also write figures, machine and settings as JSON")
@@ -114,8 +108,6 @@ def run(args: argparse.Namespace) -> int:
         encode=not args.no_encode,
         output=Path(args.output) if args.output else None,
     )
-    if not args.fps > 0:
-        raise ValueError(f"--fps must be > 0, got {args.fps!r}")
     env_model = os.environ.get(MODEL_ENV)
     models = [Path(m) for m in args.model] if args.model else [Path(env_model) if env_model else default_model_path()]
     devices = _devices(args.device)

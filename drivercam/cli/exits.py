@@ -1,9 +1,13 @@
 """Exit codes, SIGTERM as an interrupt, and the one-line error a run ends with.
 
 * 0: success;
-* 1: a problem with the input, the model, an output or an option value: one
-  line ``drivercam: error: ...`` on stderr (a traceback too with ``-v``);
-* 2: a usage error (unknown option, missing argument), reported by argparse;
+* 1: a problem with the input, the model, an output or an option value (a
+  number out of range, two options that contradict each other; checked before
+  the model loads, see :mod:`drivercam.cli.options`): one line
+  ``drivercam: error: ...`` on stderr (a traceback too with ``-v``); a bug
+  too ends this way, its line saying "internal error";
+* 2: a usage error (unknown option, missing argument, a value that is not
+  even a number), reported by argparse with the usage line;
 * 130: interrupted with Ctrl-C; 143: stopped with SIGTERM (e.g. ``kill``, a
   service manager, ``timeout``). Either way the MP4 written so far is closed and
   playable.

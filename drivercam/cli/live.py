@@ -13,11 +13,13 @@ from drivercam.cli.annotate import written_note
 from drivercam.cli.exits import EXIT_OK, PROG, interrupted_status, report_error
 from drivercam.cli.options import (
     add_episode_arguments,
+    add_roi_argument,
     cam_class_option,
+    check_episode_options,
+    count,
     model_path,
     overlay_options,
-    positive_float,
-    positive_int,
+    positive,
     session_from_args,
 )
 from drivercam.errors import PipelineError
@@ -40,11 +42,13 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         default="0",
         help="camera index, /dev/video*, rtsp/http URL, or a video file played in real time (default: 0)",
     )
-    live.add_argument("--width", type=positive_int, help="requested camera width")
-    live.add_argument("--height", type=positive_int, help="requested camera height")
-    live.add_argument("--fps", type=positive_float, help="requested camera frame rate")
+    live.add_argument("--width", type=count("--width"), help="requested camera width")
+    live.add_argument("--height", type=count("--height"), help="requested camera height")
+    live.add_argument("--fps", type=positive("--fps", "a frame rate"), help="requested camera frame rate")
     live.add_argument("--no-window", action="store_true", help="do not open a window")
-    live.add_argument("--max-seconds", type=positive_float, metavar="S", help="stop after S seconds")
+    live.add_argument(
+        "--max-seconds", type=positive("--max-seconds", "a number of seconds"), metavar="S", help="stop after S seconds"
+    )
     live.add_argument("--output", metavar="OUT.mp4", help="also record the annotated video")
     live.add_argument(
         "--fragmented",
@@ -54,12 +58,14 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         "(default: on for live recordings)",
     )
     live.add_argument("--predictions", metavar="P.jsonl", help="write one JSON line per frame shown")
+    add_roi_argument(live)
     add_episode_arguments(live)
 
 
 def run(args: argparse.Namespace) -> int:
     """Monitor ``args.source`` until it ends, the window closes or time is up; return the exit status."""
     overlay_options(args)
+    check_episode_options(args)
     spec: str | int = int(args.source) if args.source.isdigit() else args.source
     monitor = Monitor(
         spec,
@@ -70,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         height=args.height,
         fps=args.fps,
         live=True,
+        roi=args.roi,
     )
     labels = monitor.labels
     class_ids = monitor.class_ids
@@ -77,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
     failure: PipelineError | None = None
     with ExitStack() as stack:
         stack.callback(monitor.close)
-        render = FrameRenderer(labels, overlay_options(args, cam_class_option(args.cam_class, labels, class_ids)))
+        render = FrameRenderer(
+            labels, overlay_options(args, cam_class_option(args.cam_class, labels, class_ids)), roi=monitor.roi
+        )
         session = session_from_args(args, labels, class_ids, subtitle=str(args.source))
         stack.callback(session.close)
         window = None

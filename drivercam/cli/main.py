@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 
 from drivercam.cli import annotate, bench, info, live
 from drivercam.cli.exits import (
+    EXIT_ERROR,
     EXIT_USAGE,
     PROG,
     USER_ERRORS,
@@ -33,7 +34,8 @@ from drivercam.cli.exits import (
     raise_terminated,
     report_error,
 )
-from drivercam.cli.options import common_options
+from drivercam.cli.options import OptionError, common_options
+from drivercam.errors import describe
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a usage error
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    except OptionError as error:  # a value out of range, found while parsing
+        return report_error(error, 0)
     _configure_logging(args.verbose)
     # Without this, SIGTERM kills the process before the MP4's index is written.
     previous = None
@@ -96,6 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return interrupted_status(interrupt)
     except USER_ERRORS as error:
         return report_error(error, args.verbose)
+    except Exception as error:  # a bug: still one line (the traceback with -v); the files were closed on the way
+        if args.verbose:
+            logger.error("details", exc_info=error)
+        what = f"{type(error).__name__}: {describe(error)}"
+        print(f"{PROG}: error: internal error ({what}); please report it with the output of -v", file=sys.stderr)
+        return EXIT_ERROR
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

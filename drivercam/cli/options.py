@@ -1,7 +1,19 @@
 """Options several subcommands share, their checks, and the objects built from them.
 
-Every option value is checked here, before a model loads or a file opens, and
-a bad value is a ``ValueError`` naming the option and what it takes (exit 1).
+One rule for bad option values, the same in every subcommand:
+
+* a value that is not even of the right type (``--fps soon``) is a usage
+  error, reported by argparse with the usage line (exit 2), as an unknown
+  option or a missing argument is;
+* a value of the right type that is out of range or inconsistent with
+  another (``--fps 0``, ``--smooth -1``, ``--exit-threshold`` above
+  ``--enter-threshold``) is an :class:`OptionError` naming the option, the
+  value and what it takes: one line ``drivercam: error: ...``, exit 1.
+
+Every such check runs while the arguments are parsed, or in
+:func:`check_episode_options` right after, before a model loads or a file
+opens. Only what needs the model's classes (``--cam-class``,
+``--distraction-classes``) is checked once it has loaded.
 """
 
 from __future__ import annotations
@@ -9,22 +21,98 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from drivercam.errors import DrivercamError
 from drivercam.model.classes import resolve_class
 from drivercam.monitoring.episodes import EPISODE_PRESETS, EpisodeConfig
 from drivercam.monitoring.session import RunSession
 from drivercam.monitoring.smoothing import DEFAULT_CAM_TAU_S, DEFAULT_PROBS_TAU_S
 from drivercam.render.heatmap import HEATMAP_STYLES
 from drivercam.render.overlay import OverlayOptions
+from drivercam.types import Roi
 
 MODEL_ENV = "DRIVERCAM_MODEL"
 """The environment variable that gives ``--model`` its default."""
 
 
+class OptionError(DrivercamError):
+    """An option value of the right type that is out of range or inconsistent (exit 1).
+
+    Not a ``ValueError``, so argparse lets it through from a ``type=`` function
+    instead of turning it into a usage error.
+
+    Attributes:
+        option: the option at fault, as typed (``--fps``).
+        value: the value given.
+        expected: what the option takes, as a phrase that follows "must be".
+    """
+
+    def __init__(self, option: str, value: object, expected: str) -> None:
+        self.option = option
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{option} must be {expected}, got {value!r}")
+
+
+def number(
+    option: str,
+    *,
+    expected: str,
+    integer: bool = False,
+    minimum: float | None = None,
+    above: float | None = None,
+    maximum: float | None = None,
+) -> Callable[[str], Any]:
+    """An argparse ``type=`` for a number option checked against its range.
+
+    Args:
+        option: the option's name, for the error.
+        expected: what it takes, e.g. ``"a number > 0"``.
+        integer: parse an int rather than a float.
+        minimum: smallest value allowed; ``above``: the value must be greater.
+        maximum: largest value allowed.
+
+    Raises (from the returned function):
+        argparse.ArgumentTypeError: the text is not a number (a usage error, exit 2).
+        OptionError: the number is out of range or not finite (exit 1).
+    """
+
+    def parse(text: str) -> Any:
+        try:
+            value: float = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if integer else 'a number'}, got {text!r}"
+            ) from None
+        if (
+            not math.isfinite(value)
+            or (minimum is not None and value < minimum)
+            or (above is not None and value <= above)
+            or (maximum is not None and value > maximum)
+        ):
+            raise OptionError(option, text, expected)
+        return value
+
+    return parse
+
+
+def count(option: str, minimum: int = 1) -> Callable[[str], int]:
+    """An argparse ``type=`` for an integer option of at least ``minimum``."""
+    parse: Callable[[str], int] = number(option, expected=f"an integer >= {minimum}", integer=True, minimum=minimum)
+    return parse
+
+
+def positive(option: str, what: str = "a number") -> Callable[[str], float]:
+    """An argparse ``type=`` for a finite number > 0 (a frame rate, a duration)."""
+    parse: Callable[[str], float] = number(option, expected=f"{what} > 0", above=0)
+    return parse
+
+
 def positive_int(text: str) -> int:
+    """A positive integer, for callers not yet on :func:`count` (a range error here is a usage error)."""
     try:
         value = int(text)
     except ValueError:
@@ -35,6 +123,7 @@ def positive_int(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
+    """A positive number, for callers not yet on :func:`positive` (a range error here is a usage error)."""
     try:
         value = float(text)
     except ValueError:
@@ -61,12 +150,16 @@ def common_options() -> argparse.ArgumentParser:
     )
     model.add_argument(
         "--threads",
-        type=positive_int,
+        type=count("--threads"),
         metavar="N",
         help="ONNX Runtime intra-op threads per inference thread (default: decided from the cores)",
     )
     overlay = common.add_argument_group("overlay")
-    overlay.add_argument("--alpha", type=float, help="heatmap opacity in [0, 1]")
+    overlay.add_argument(
+        "--alpha",
+        type=number("--alpha", expected="in [0, 1], e.g. --alpha 0.45", minimum=0, maximum=1),
+        help="heatmap opacity in [0, 1]",
+    )
     overlay.add_argument("--colormap", help="OpenCV colormap name, e.g. jet, turbo, inferno")
     overlay.add_argument("--no-heatmap", action="store_true", help="draw labels only, no class activation map")
     overlay.add_argument(
@@ -80,7 +173,7 @@ def common_options() -> argparse.ArgumentParser:
         metavar="CLASS",
         help="show the map of this class (index, class id or label) instead of the predicted one",
     )
-    overlay.add_argument("--top-k", type=positive_int, metavar="K", help="number of class bars to draw")
+    overlay.add_argument("--top-k", type=count("--top-k"), metavar="K", help="number of class bars to draw")
     common.add_argument(
         "-v",
         "--verbose",
@@ -89,6 +182,30 @@ def common_options() -> argparse.ArgumentParser:
         help="show warnings and progress details (-vv: debug); tracebacks on errors",
     )
     return common
+
+
+def roi_option(text: str) -> Roi:
+    """An argparse ``type=`` for ``--roi x,y,w,h`` (pixels, or fractions of the frame when all are <= 1)."""
+    parts = text.split(",")
+    try:
+        [float(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected four numbers x,y,w,h, got {text!r}") from None
+    try:
+        return Roi.parse(text)
+    except ValueError as error:
+        raise OptionError("--roi", text, f"a region x,y,w,h inside the frame ({error})") from None
+
+
+def add_roi_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--roi`` to a subcommand that runs the model on frames."""
+    parser.add_argument(
+        "--roi",
+        type=roi_option,
+        metavar="X,Y,W,H",
+        help="run the model on this region of each frame only (the driver): pixels, e.g. 640,0,640,720, "
+        "or fractions of the frame, e.g. 0.5,0,0.5,1; the heatmap is drawn there and the region outlined",
+    )
 
 
 def model_path(args: argparse.Namespace, explicit: str | None = None) -> Path:
@@ -103,8 +220,6 @@ def overlay_options(args: argparse.Namespace, cam_class: int | None = None) -> O
     """Drawing options from ``--alpha``, ``--colormap``, ``--no-heatmap``, ``--heatmap-style``, ``--top-k``."""
     kwargs: dict[str, Any] = {"show_heatmap": not args.no_heatmap, "cam_class": cam_class}
     if args.alpha is not None:
-        if not 0.0 <= args.alpha <= 1.0:  # also rejects nan
-            raise ValueError(f"--alpha must be in [0, 1], got {args.alpha!r}; e.g. --alpha 0.45")
         kwargs["alpha"] = args.alpha
     if args.colormap is not None:
         kwargs["colormap"] = args.colormap
@@ -122,22 +237,23 @@ def cam_class_option(spec: str | None, labels: Sequence[str], class_ids: Sequenc
     try:
         return resolve_class(spec, labels, class_ids)
     except ValueError as error:
-        raise ValueError(f"--cam-class {error}") from error
+        raise OptionError("--cam-class", spec, f"a class index, id or label ({error})") from error
 
 
 def add_episode_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the smoothing, episode, alert and report options to a subcommand's parser."""
     group = parser.add_argument_group("smoothing, distraction episodes and alerts")
+    smoothing = "a number of seconds >= 0 (0 turns smoothing off)"
     group.add_argument(
         "--smooth",
-        type=float,
+        type=number("--smooth", expected=smoothing, minimum=0),
         default=DEFAULT_PROBS_TAU_S,
         metavar="S",
         help=f"probability smoothing time constant in seconds, 0 = off (default: {DEFAULT_PROBS_TAU_S})",
     )
     group.add_argument(
         "--cam-smooth",
-        type=float,
+        type=number("--cam-smooth", expected=smoothing, minimum=0),
         default=DEFAULT_CAM_TAU_S,
         metavar="S",
         help=f"heatmap smoothing time constant in seconds, 0 = off (default: {DEFAULT_CAM_TAU_S})",
@@ -154,22 +270,29 @@ def add_episode_arguments(parser: argparse.ArgumentParser) -> None:
         ("cooldown", "seconds between repeated alerts"),
         ("release", "seconds of safe driving that end an episode"),
     ):
-        group.add_argument(f"--{name}-s", type=float, metavar="S", help=f"{what} (overrides --preset)")
+        option = f"--{name}-s"
+        check = (
+            positive(option, "a number of seconds")
+            if name == "cooldown"
+            else number(option, expected="a number of seconds >= 0", minimum=0)
+        )
+        group.add_argument(option, type=check, metavar="S", help=f"{what} (overrides --preset)")
+    probability = "a probability in (0, 1]"
     group.add_argument(
         "--enter-threshold",
-        type=float,
+        type=number("--enter-threshold", expected=probability, above=0, maximum=1),
         metavar="P",
         help="distraction probability that counts as distracted (default: 0.5)",
     )
     group.add_argument(
         "--exit-threshold",
-        type=float,
+        type=number("--exit-threshold", expected=probability, above=0, maximum=1),
         metavar="P",
         help="distraction probability below which the driver counts as safe again (default: 0.35)",
     )
     group.add_argument(
         "--min-activity-s",
-        type=float,
+        type=number("--min-activity-s", expected="a number of seconds >= 0", minimum=0),
         metavar="S",
         help="activities inside an episode shorter than this are merged into their neighbours (default: 1.0)",
     )
@@ -199,11 +322,58 @@ def _distraction_classes(spec: str | None, class_ids: Sequence[str]) -> tuple[in
         elif item.lower() in [c.lower() for c in class_ids]:
             out.append([c.lower() for c in class_ids].index(item.lower()))
         else:
-            raise ValueError(
-                f"--distraction-classes: {item!r} is not a class index 0..{len(class_ids) - 1} "
-                f"or id {', '.join(class_ids)}"
+            raise OptionError(
+                "--distraction-classes",
+                spec,
+                f"class indices 0..{len(class_ids) - 1} or ids {', '.join(class_ids)}, comma-separated "
+                f"({item!r} is neither)",
             )
     return tuple(out)
+
+
+def episode_config(args: argparse.Namespace, class_ids: Sequence[str] | None = None) -> EpisodeConfig:
+    """The episode rules from ``--preset`` and its overrides, checked against each other.
+
+    Args:
+        class_ids: the model's class ids, to resolve ``--distraction-classes``;
+            None leaves that option for later (it needs the model).
+
+    Raises:
+        OptionError: the warning would come before an episode starts, or the
+            exit threshold is above the enter threshold.
+    """
+    preset = EpisodeConfig.from_preset(args.preset)
+    onset = preset.onset_s if args.onset_s is None else args.onset_s
+    warning = preset.warning_s if args.warning_s is None else args.warning_s
+    if warning < onset:
+        if args.warning_s is not None:
+            raise OptionError(
+                "--warning-s", args.warning_s, f">= the onset time ({onset:g} s): an alert needs an episode"
+            )
+        raise OptionError("--onset-s", args.onset_s, f"<= the warning time ({warning:g} s) of --preset {args.preset}")
+    enter = preset.enter_threshold if args.enter_threshold is None else args.enter_threshold
+    leave = preset.exit_threshold if args.exit_threshold is None else args.exit_threshold
+    if leave > enter:
+        if args.exit_threshold is not None:
+            raise OptionError("--exit-threshold", args.exit_threshold, f"<= the enter threshold ({enter:g})")
+        raise OptionError("--enter-threshold", args.enter_threshold, f">= the exit threshold ({leave:g})")
+    classes = None if class_ids is None else _distraction_classes(args.distraction_classes, class_ids)
+    return EpisodeConfig.from_preset(
+        args.preset,
+        onset_s=args.onset_s,
+        warning_s=args.warning_s,
+        cooldown_s=args.cooldown_s,
+        release_s=args.release_s,
+        enter_threshold=args.enter_threshold,
+        exit_threshold=args.exit_threshold,
+        distraction_classes=classes,
+        min_activity_s=args.min_activity_s,
+    )
+
+
+def check_episode_options(args: argparse.Namespace) -> None:
+    """Check the episode options against each other before the model loads (raises :class:`OptionError`)."""
+    episode_config(args)
 
 
 def session_from_args(
@@ -214,37 +384,9 @@ def session_from_args(
     subtitle: str | None = None,
 ) -> RunSession:
     """Build the run's :class:`~drivercam.monitoring.session.RunSession` from the episode options."""
-    classes = _distraction_classes(args.distraction_classes, class_ids)
-    try:
-        config = EpisodeConfig.from_preset(
-            args.preset,
-            onset_s=args.onset_s,
-            warning_s=args.warning_s,
-            cooldown_s=args.cooldown_s,
-            release_s=args.release_s,
-            enter_threshold=args.enter_threshold,
-            exit_threshold=args.exit_threshold,
-            distraction_classes=classes,
-            min_activity_s=args.min_activity_s,
-        )
-    except (TypeError, ValueError) as error:
-        field = str(error).split()[0]
-        option = {
-            "onset_s": "--onset-s",
-            "warning_s": "--warning-s",
-            "cooldown_s": "--cooldown-s",
-            "release_s": "--release-s",
-            "enter_threshold": "--enter-threshold",
-            "exit_threshold": "--exit-threshold",
-            "min_activity_s": "--min-activity-s",
-        }.get(field)
-        raise ValueError(f"{error} (set by {option} or --preset)" if option else str(error)) from error
-    for option, value in (("--smooth", args.smooth), ("--cam-smooth", args.cam_smooth)):
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"{option} must be a number of seconds >= 0 (0 turns smoothing off), got {value!r}")
     return RunSession(
         labels,
-        config=config,
+        config=episode_config(args, class_ids),
         probs_tau_s=args.smooth,
         cam_tau_s=args.cam_smooth,
         draw_alerts=not args.no_alerts,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from drivercam._closing import Closing
 from drivercam.pipeline import Pipeline, PipelineStats, plan_workers
-from drivercam.types import Classifier, FrameSource, Result
+from drivercam.types import Classifier, FrameSource, Result, Roi
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,10 @@ class Monitor(Closing):
             frame; False: keep every frame); None follows the source.
         batch_size: frames per inference call for files (see :class:`Pipeline`).
         queue_size: capacity of the file-policy queues.
+        roi: the region of each frame the model sees (the driver's), in pixels
+            or fractions (:class:`~drivercam.types.Roi`); None: the whole
+            frame. Results then carry the region's probabilities and CAMs;
+            draw them with ``FrameRenderer(..., roi=monitor.roi)``.
     """
 
     def __init__(
@@ -69,10 +73,14 @@ class Monitor(Closing):
         drop_stale: bool | None = None,
         batch_size: int = 1,
         queue_size: int = 8,
+        roi: Roi | str | None = None,
     ) -> None:
         # Imported here so `import drivercam` stays light (no onnxruntime, no PyAV).
         from drivercam.model import OnnxClassifier, default_model_path, runs_on_cpu
+        from drivercam.model.roi import with_roi
         from drivercam.sources import open_source
+
+        self.roi = Roi.parse(roi) if isinstance(roi, str) else roi
 
         if isinstance(source, (str, int, Path)):
             opened: FrameSource = open_source(
@@ -85,6 +93,8 @@ class Monitor(Closing):
         else:
             opened = source
         try:
+            if self.roi is not None and opened.width and opened.height:
+                self.roi.box(opened.width, opened.height)  # a region outside the frame fails before the model loads
             live_policy = bool(opened.is_live) if drop_stale is None else drop_stale
             if model is None or isinstance(model, (str, Path)):
                 workers, threads = plan_workers(
@@ -102,7 +112,7 @@ class Monitor(Closing):
                 workers = workers or 1
             self.pipeline = Pipeline(
                 opened,
-                classifier,
+                with_roi(classifier, self.roi),
                 drop_stale=drop_stale,
                 batch_size=batch_size,
                 queue_size=queue_size,

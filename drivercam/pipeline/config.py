@@ -33,7 +33,8 @@ class PipelineConfig:
             thread when the classifier is a ``PreparingClassifier``; False
             leaves all of the classifier's work to the inference thread.
         poll_s: how often blocked threads wake up to check the stop event.
-        join_timeout_s: how long closing waits for each thread.
+        join_timeout_s: how long closing waits for all the threads together (a
+            camera whose driver blocks a read adds a quarter of a second).
         result_timeout_s: how long iteration waits for one result before it
             gives up with a PipelineError; None waits as long as the worker
             threads are alive.
@@ -46,7 +47,7 @@ class PipelineConfig:
     fresh_frames: bool = True
     prepare_in_capture: bool = True
     poll_s: float = 0.05
-    join_timeout_s: float = 5.0
+    join_timeout_s: float = 0.5
     result_timeout_s: float | None = None
 
     def __post_init__(self) -> None:

@@ -22,7 +22,7 @@ from drivercam.pipeline.stats import (
     PipelineStats,
     SharedCounter,
 )
-from drivercam.types import Classifier, FrameSource, PreparingClassifier, Result
+from drivercam.types import Classifier, FrameSource, InterruptibleSource, PreparingClassifier, Result
 
 logger = logging.getLogger(__name__)
 
@@ -150,23 +150,43 @@ class Pipeline(Closing):
         return self
 
     def close(self) -> None:
-        """Stop the threads, join them with a timeout and close the source (idempotent)."""
+        """Stop the threads, join them and close the source, all within ``join_timeout_s`` (idempotent).
+
+        The source is interrupted first (a camera's reconnect back-off, a
+        paced file's wait for the next frame time end at once), the capture
+        thread joined and the source closed as soon as that thread is out of
+        it; the inference threads get what is left of the time.
+        """
         if self._closed:
             return
         self._closed = True
         self._stop.set()
-        timeout_s = self.config.join_timeout_s
+        if isinstance(self.source, InterruptibleSource):
+            self.source.interrupt()
+        deadline = time.monotonic() + self.config.join_timeout_s
+        capture = self._threads[0] if self._threads else None
+        inference = self._threads[1:]
+        if capture is not None:
+            capture.join(timeout=max(0.0, deadline - time.monotonic()))
+        if capture is not None and capture.is_alive():
+            # Closing a source another thread is still reading from can crash
+            # the decoder; leaking it (daemon thread) is the lesser evil.
+            logger.warning(
+                "the capture thread did not stop within %.1f s; source left open", self.config.join_timeout_s
+            )
+        else:
+            self.source.close()
         stuck = []
-        for thread in self._threads:
-            thread.join(timeout=timeout_s)
+        for thread in inference:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
                 stuck.append(thread.name)
         if stuck:
-            # Closing a source another thread is still reading from can crash
-            # the decoder; leaking it (daemon thread) is the lesser evil.
-            logger.warning("thread(s) %s did not stop within %.1f s; source left open", ", ".join(stuck), timeout_s)
-            return
-        self.source.close()
+            logger.warning(
+                "thread(s) %s did not stop within %.1f s; they end with their current batch",
+                ", ".join(stuck),
+                self.config.join_timeout_s,
+            )
 
     def __enter__(self) -> Pipeline:
         return self.start()

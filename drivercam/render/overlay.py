@@ -281,6 +281,7 @@ def render_overlay(
     inference_ms: float | None = None,
     dropped: int | None = None,
     levels: np.ndarray | None = None,
+    heatmap_blended: bool = False,
 ) -> np.ndarray:
     """Draw heatmap, label banner, top-k bars and HUD on a copy of ``frame``.
 
@@ -294,6 +295,8 @@ def render_overlay(
         levels: the shown class's map as uint8 levels at the frame's size, when
             already made (:func:`cam_class_of` and
             :func:`~drivercam.render.heatmap.cam_levels`); made here when None.
+        heatmap_blended: the heatmap is already in ``frame`` (e.g. blended
+            over a region of interest only); draw the rest as if it were drawn here.
 
     Raises:
         ValueError: shapes disagree, or ``options.cam_class`` is not a class index.
@@ -305,7 +308,7 @@ def render_overlay(
         raise ValueError(f"cams must have shape ({probs.shape[0]}, h, w), got {cams.shape}")
     predicted = int(np.argmax(probs))
     cam_class = cam_class_of(probs, options)
-    if options.show_heatmap and options.alpha > 0.0:
+    if options.show_heatmap and options.alpha > 0.0 and not heatmap_blended:
         if levels is None:
             levels = cam_levels(cams, cam_class, frame.shape)
         out = blend_levels(frame, levels, options.alpha, options.colormap, options.heatmap_style)

@@ -6,7 +6,8 @@ opens its output at construction, so a bad path fails before any work is done,
 and is a context manager whose ``close()`` is idempotent: an exception or
 Ctrl-C in the middle of a run still leaves a playable MP4 of the frames done.
 
-Modules: ``mp4`` (:class:`Mp4Sink`, :func:`letterbox`), ``jsonl``
+Modules: ``mp4`` (:class:`Mp4Sink`, :func:`letterbox`), ``audio`` (the
+input's audio copied beside it), ``jsonl``
 (:class:`PredictionLog`, :func:`prediction_record`), ``outputs``
 (:class:`RunOutputs`: the MP4 and prediction log of one run), ``window``
 (:class:`WindowSink`, :func:`probe_gui`), ``eventlog`` (:class:`EventLog`) and

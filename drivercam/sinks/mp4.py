@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import av
 import cv2
@@ -15,6 +13,7 @@ import numpy as np
 
 from drivercam.errors import SinkError, reason
 from drivercam.sinks._common import _SinkBase
+from drivercam.sinks.audio import AudioCopy
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +119,7 @@ class Mp4Sink(_SinkBase):
         self.frames_written = 0
         self._warned_size = False
 
-        self._audio: _AudioCopy | None = None
+        self._audio: AudioCopy | None = None
         self._settings = (codec, crf, preset)
         audio_path = Path(audio_from) if audio_from is not None else None
         try:
@@ -180,7 +179,7 @@ class Mp4Sink(_SinkBase):
             stream.codec_context.gop_size = max(1, round(self.fps * self._keyframe_interval_s))
         self._video = stream
         if audio_from is not None:
-            self._audio = _AudioCopy.open(audio_from, self._container)
+            self._audio = AudioCopy.open(audio_from, self._container)
 
         # Writing the header opens the file: an unwritable path fails here.
         self._container.start_encoding()
@@ -224,6 +223,8 @@ class Mp4Sink(_SinkBase):
             self._last_pts = pts
             self.frames_written += 1
             if self._audio is not None:
+                if self._audio.video_start_s is None:
+                    self._audio.video_start_s = float(pts * self.time_base)
                 self._audio.copy_until(self._container, self._end_s())
         except (av.FFmpegError, OSError) as exc:
             raise SinkError(f"could not write to video {str(self.path)!r}: {reason(exc)}") from exc
@@ -275,6 +276,11 @@ class Mp4Sink(_SinkBase):
         finally:
             if self._audio is not None:
                 self._audio.close()
+        if self.frames_written == 0:
+            # A video without a frame plays nowhere; leave nothing rather than a broken file.
+            self.path.unlink(missing_ok=True)
+            logger.info("no frame was written; removed %s", self.path)
+            return
         logger.info("wrote %d frames to %s", self.frames_written, self.path)
 
     def _abort(self) -> None:
@@ -293,79 +299,6 @@ class Mp4Sink(_SinkBase):
 
     def __repr__(self) -> str:
         return f"Mp4Sink({str(self.path)!r}, {self.width}x{self.height}, fps={self.fps:g})"
-
-
-class _AudioCopy:
-    """Remux packets of an input's audio stream into an output, in time order."""
-
-    def __init__(self, path: Path, source: Any, in_stream: Any, out_stream: Any) -> None:
-        self.path = path
-        self._source = source
-        self._in_stream = in_stream
-        self._out_stream = out_stream
-        start = source.start_time
-        # Same origin as VideoFileSource.time_s: the container's start time.
-        self._offset = round(Fraction(start, av.time_base) / in_stream.time_base) if start else 0
-        self._packets: Iterator[Any] | None = source.demux(in_stream)
-        self._pending: Any = None
-        self.copied = 0
-
-    @classmethod
-    def open(cls, path: Path, output: Any) -> _AudioCopy | None:
-        try:
-            source = av.open(str(path), "r")
-        except (av.FFmpegError, OSError) as exc:
-            raise SinkError(f"cannot read audio from {str(path)!r}: {reason(exc)}; check the input path") from exc
-        if not source.streams.audio:
-            logger.info("%s has no audio track; the output will be silent", path)
-            source.close()
-            return None
-        in_stream = source.streams.audio[0]
-        try:
-            out_stream = output.add_stream_from_template(in_stream)
-        except (av.FFmpegError, ValueError) as exc:
-            source.close()
-            logger.warning(
-                "cannot copy the %s audio of %s into MP4 (%s); the output will be silent",
-                in_stream.codec_context.name,
-                path,
-                exc,
-            )
-            return None
-        return cls(path, source, in_stream, out_stream)
-
-    def copy_until(self, output: Any, end_s: float) -> None:
-        """Mux every audio packet that starts before ``end_s`` and has not been copied yet."""
-        tb = self._in_stream.time_base
-        while self._packets is not None:
-            packet = self._pending
-            self._pending = None
-            if packet is None:
-                try:
-                    packet = next(self._packets)
-                except StopIteration:
-                    self._packets = None
-                    return
-                except (av.FFmpegError, OSError) as exc:
-                    logger.warning("audio of %s ends early: %s", self.path, reason(exc))
-                    self._packets = None
-                    return
-            if packet.pts is None or packet.size == 0:
-                continue  # demuxer flush packet
-            if float((packet.pts - self._offset) * tb) >= end_s:
-                self._pending = packet
-                return
-            packet.pts -= self._offset
-            if packet.dts is not None:
-                packet.dts -= self._offset
-            packet.stream = self._out_stream
-            output.mux(packet)
-            self.copied += 1
-
-    def close(self) -> None:
-        self._packets = None
-        self._pending = None
-        self._source.close()
 
 
 def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:

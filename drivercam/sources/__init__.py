@@ -9,7 +9,9 @@ into the right source.
 Files are decoded with PyAV; cameras and streams go through
 ``cv2.VideoCapture`` (injected as ``capture_factory`` so tests can fake it).
 
-Modules: ``video`` (:class:`VideoFileSource`), ``capture`` (the reconnecting
+Modules: ``video`` (:class:`VideoFileSource`), ``timeline`` (the repair that
+makes frame times go forward), ``device`` (opening and reading one
+``cv2.VideoCapture`` with timeouts), ``capture`` (the reconnecting
 ``cv2.VideoCapture`` base), ``live`` (:class:`CameraSource`,
 :class:`StreamSource`), ``images`` (:class:`ImageFolderSource`), ``paced``
 (:class:`PacedSource`) and ``factory`` (:func:`open_source`).
@@ -17,7 +19,7 @@ Modules: ``video`` (:class:`VideoFileSource`), ``capture`` (the reconnecting
 
 from __future__ import annotations
 
-from drivercam.sources.capture import CaptureFactory
+from drivercam.sources.device import CaptureFactory
 from drivercam.sources.factory import STREAM_SCHEMES, open_source, source_kind
 from drivercam.sources.images import (
     DEFAULT_IMAGE_FPS,

@@ -28,6 +28,9 @@ class _SourceBase(Closing):
         """A file whose audio track belongs with these frames."""
         return None
 
+    def interrupt(self) -> None:
+        """Make a wait in :meth:`read` (on any thread) end at once; a no-op for sources that never wait long."""
+
     @property
     def error(self) -> str | None:
         """A problem recorded instead of raised; None when the stream ended normally."""

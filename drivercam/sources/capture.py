@@ -17,75 +17,26 @@ import numpy as np
 
 from drivercam.errors import SourceError
 from drivercam.sources._common import _SourceBase
+from drivercam.sources.device import CaptureFactory, TimedReader, as_bgr, open_capture
 from drivercam.types import Frame
 
 logger = logging.getLogger(__name__)
-
-CaptureFactory = Callable[..., Any]
-
-
-def _as_bgr(image: np.ndarray) -> np.ndarray:
-    """Coerce a capture's image to BGR uint8 (some cameras deliver grey or BGRA)."""
-    if image.dtype != np.uint8:
-        image = cv2.convertScaleAbs(image)
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    if image.shape[2] == 1:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    return image
-
-
-def _open_capture(factory: CaptureFactory, args: tuple[Any, ...], timeout_s: float, what: str) -> Any:
-    """Call ``factory(*args)`` in a helper thread and wait at most ``timeout_s``.
-
-    Some backends block for a long time on an absent device or unreachable
-    host. If the call outlives the timeout we give up on it; the helper releases
-    the capture itself when (if) the call finally returns.
-    """
-    lock = threading.Lock()
-    done = threading.Event()
-    box: dict[str, Any] = {}
-    abandoned = False
-
-    def target() -> None:
-        try:
-            cap = factory(*args)
-        except BaseException as exc:  # reported to the caller below
-            box["error"] = exc
-            cap = None
-        with lock:
-            if abandoned:
-                if cap is not None:
-                    cap.release()
-                return
-            box["cap"] = cap
-            done.set()
-
-    thread = threading.Thread(target=target, name=f"open {what}", daemon=True)
-    thread.start()
-    done.wait(timeout_s)
-    with lock:
-        if not done.is_set():
-            abandoned = True
-            raise SourceError(
-                f"opening {what} took longer than {timeout_s:g} s; check that it is connected "
-                "and reachable, or raise the open timeout"
-            )
-    if "error" in box:
-        raise SourceError(f"could not open {what}: {box['error']}") from box["error"]
-    return box["cap"]
 
 
 class _CaptureSource(_SourceBase):
     """A live ``cv2.VideoCapture`` with a bounded reconnect-with-back-off policy.
 
-    When the capture stops delivering frames, it is released and reopened up to
-    ``reconnect_attempts`` times, sleeping ``backoff_s``, then twice that, and
-    so on (capped at ``max_backoff_s``) before each attempt. A frame delivered
-    resets the policy. When every attempt fails, :meth:`read` raises
+    When the capture stops delivering frames (reads fail, or no frame comes
+    for ``stall_timeout_s``: a stalled stream), it is released and reopened up
+    to ``reconnect_attempts`` times, waiting ``backoff_s``, then twice that,
+    and so on (capped at ``max_backoff_s``) before each attempt. A frame
+    delivered resets the policy. When every attempt fails, :meth:`read` raises
     :class:`SourceError`.
+
+    Every wait (a read, an open, a back-off) wakes at once when
+    :meth:`interrupt` or :meth:`close` is called, so closing never waits on
+    the device: a read blocked inside the driver is abandoned, and its capture
+    released by its reader thread when the driver lets go.
     """
 
     def __init__(
@@ -100,14 +51,17 @@ class _CaptureSource(_SourceBase):
         reconnect_attempts: int,
         backoff_s: float,
         max_backoff_s: float,
-        sleep: Callable[[float], None],
+        sleep: Callable[[float], None] | None,
         clock: Callable[[], float],
+        stall_timeout_s: float = 5.0,
         width: int | None = None,
         height: int | None = None,
         fps: float | None = None,
     ) -> None:
         if open_timeout_s <= 0:
             raise ValueError(f"open_timeout_s must be > 0, got {open_timeout_s!r}")
+        if not stall_timeout_s > 0:
+            raise ValueError(f"stall_timeout_s must be > 0 seconds, got {stall_timeout_s!r}")
         if reconnect_attempts < 0:
             raise ValueError(f"reconnect_attempts must be >= 0, got {reconnect_attempts!r}")
         if backoff_s < 0 or max_backoff_s < backoff_s:
@@ -121,10 +75,13 @@ class _CaptureSource(_SourceBase):
         self._open_error = open_error
         self._factory = capture_factory
         self._open_timeout_s = open_timeout_s
+        self._stall_timeout_s = stall_timeout_s
         self._reconnect_attempts = reconnect_attempts
         self._backoff_s = backoff_s
         self._max_backoff_s = max_backoff_s
-        self._sleep = sleep
+        self._stopping = threading.Event()
+        # Back-off waits on the stop event, so closing cuts it short; tests inject a fake sleep.
+        self._sleep: Callable[[float], object] = sleep if sleep is not None else self._stopping.wait
         self._clock = clock
         self._requested = (width, height, fps)
         self._lock = threading.Lock()
@@ -133,16 +90,23 @@ class _CaptureSource(_SourceBase):
         self._t0: float | None = None
         self._finite_count: int | None = None
         self.reconnects = 0
+        self.stalls = 0
         self._size = (0, 0)
         self._reported_fps = 0.0
-        self._cap: Any = self._open()
-        if self._cap is None:
+        self._reader: TimedReader | None = None
+        cap = self._open()
+        if cap is None:
             raise SourceError(self._open_error)
+        self._reader = TimedReader(cap, what)
+
+    @property
+    def _cap(self) -> Any:
+        return None if self._reader is None else self._reader.cap
 
     def _open(self) -> Any:
-        """Open and configure a capture; None when the device does not open."""
-        cap = _open_capture(self._factory, self._open_args, self._open_timeout_s, self._what)
-        if cap is None or not cap.isOpened():
+        """Open and configure a capture; None when the device does not open (or closing began)."""
+        cap = open_capture(self._factory, self._open_args, self._open_timeout_s, self._what, self._stopping)
+        if cap is None or not cap.isOpened() or self._stopping.is_set():
             if cap is not None:
                 cap.release()
             return None
@@ -188,47 +152,52 @@ class _CaptureSource(_SourceBase):
         return self._size[1]
 
     def read(self) -> Frame | None:
-        """Return the next frame, reconnecting if the device stops delivering.
+        """Return the next frame, reconnecting if the device stops delivering or stalls.
 
         Returns:
-            The frame, or None once the source is closed (or a finite stream ended).
+            The frame, or None once the source is closed or interrupted (or a
+            finite stream ended).
 
         Raises:
             SourceError: when reconnecting failed ``reconnect_attempts`` times.
         """
         with self._lock:
-            image = self._grab()
-            if image is None and not self._closed:
-                if self._finite_count is not None and self._index >= self._finite_count:
-                    return None
-                image = self._reconnect()
-            if image is None:
+            try:
+                return self._read_locked()
+            finally:
+                if self._closed:  # closed while this read waited: release on the way out
+                    self._release(0.0)
+
+    def _read_locked(self) -> Frame | None:
+        image = self._grab()
+        if image is None and not self._stopping.is_set():
+            if self._finite_count is not None and self._index >= self._finite_count:
                 return None
-            now = self._clock()
-            if self._t0 is None:
-                self._t0 = now
-            frame = Frame(
-                index=self._index,
-                image=_as_bgr(image),
-                time_s=now - self._t0,
-                source=self._what,
-                captured_at=now,
-            )
-            self._index += 1
-            return frame
+            image = self._reconnect()
+        if image is None or self._stopping.is_set():
+            return None
+        now = self._clock()
+        if self._t0 is None:
+            self._t0 = now
+        frame = Frame(
+            index=self._index,
+            image=as_bgr(image),
+            time_s=now - self._t0,
+            source=self._what,
+            captured_at=now,
+        )
+        self._index += 1
+        return frame
 
     def _grab(self) -> np.ndarray | None:
-        if self._closed or self._cap is None:
+        if self._stopping.is_set() or self._reader is None:
             return None
-        try:
-            ok, image = self._cap.read()
-        except cv2.error as exc:
-            logger.warning("%s: read failed: %s", self._what, exc)
+        status, image = self._reader.read(self._stall_timeout_s, self._stopping)
+        if status == "stalled":
+            self.stalls += 1
+            logger.warning("%s delivered no frame for %.1f s; reopening it", self._what, self._stall_timeout_s)
             return None
-        if self._closed:  # closed while we were blocked in read()
-            self._release()
-            return None
-        if not ok or image is None or image.size == 0:
+        if status != "ok":
             return None
         return np.asarray(image)
 
@@ -245,13 +214,19 @@ class _CaptureSource(_SourceBase):
             self._release()
             self._sleep(delay)
             delay = min(delay * 2, self._max_backoff_s)
-            if self._closed:
+            if self._stopping.is_set():
                 return None
             try:
-                self._cap = self._open()
+                cap = self._open()
             except SourceError as exc:
                 logger.warning("%s", exc)
-                self._cap = None
+                cap = None
+            if self._stopping.is_set():
+                if cap is not None:
+                    cap.release()
+                return None
+            if cap is not None:
+                self._reader = TimedReader(cap, self._what)
             image = self._grab()
             if image is not None:
                 self.reconnects += 1
@@ -263,22 +238,29 @@ class _CaptureSource(_SourceBase):
             "attempts failed; check the connection, or that no other program took the device"
         )
 
-    def _release(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
+    def _release(self, timeout_s: float = 0.5) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None and not reader.close(timeout_s):
+            logger.warning("%s: a read is still blocked in the driver; released when it returns", self._what)
 
-    def close(self, timeout_s: float = 5.0) -> None:
+    def interrupt(self) -> None:
+        """Make a read, open or back-off in progress (on any thread) return None at once."""
+        self._stopping.set()
+
+    def close(self, timeout_s: float = 0.25) -> None:
         """Release the device. Safe to call more than once and from another thread.
 
         Args:
-            timeout_s: how long to wait for a read in progress; if it is still
-                blocked after that, the reader releases the device when it returns.
+            timeout_s: how long to wait for a read in progress to give up (it
+                wakes within 50 ms) and for the device's reader to stop; a read
+                still blocked in the driver after that releases the device when
+                it returns.
         """
         self._closed = True
+        self._stopping.set()
         if self._lock.acquire(timeout=timeout_s):
             try:
-                self._release()
+                self._release(timeout_s)
             finally:
                 self._lock.release()
         else:

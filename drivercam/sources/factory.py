@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 
 from drivercam.errors import SourceError
-from drivercam.sources.capture import CaptureFactory
+from drivercam.sources.device import CaptureFactory
 from drivercam.sources.images import (
     DEFAULT_IMAGE_FPS,
     IMAGE_SUFFIXES,

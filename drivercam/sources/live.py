@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import cv2
 
-from drivercam.sources.capture import CaptureFactory, _CaptureSource
+from drivercam.sources.capture import _CaptureSource
+from drivercam.sources.device import CaptureFactory
 
 
 def _redact(url: str) -> str:
@@ -30,7 +31,9 @@ class CameraSource(_CaptureSource):
         reconnect_attempts: reopen attempts after the camera stops delivering.
         backoff_s: sleep before the first reopen; doubles each attempt.
         max_backoff_s: cap on the sleep between attempts.
-        sleep: injectable sleep, for tests.
+        stall_timeout_s: a read that brings no frame for this long counts as a
+            stall: the capture is abandoned and reopened.
+        sleep: injectable back-off sleep, for tests (default: a wait that closing cuts short).
         clock: injectable monotonic clock, for ``time_s`` and ``captured_at``.
 
     Raises:
@@ -49,7 +52,8 @@ class CameraSource(_CaptureSource):
         reconnect_attempts: int = 5,
         backoff_s: float = 0.5,
         max_backoff_s: float = 8.0,
-        sleep: Callable[[float], None] = time.sleep,
+        stall_timeout_s: float = 5.0,
+        sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if isinstance(index_or_device, bool) or not isinstance(index_or_device, (int, str)):
@@ -70,6 +74,7 @@ class CameraSource(_CaptureSource):
             max_backoff_s=max_backoff_s,
             sleep=sleep,
             clock=clock,
+            stall_timeout_s=stall_timeout_s,
             width=width,
             height=height,
             fps=fps,
@@ -94,7 +99,9 @@ class StreamSource(_CaptureSource):
         reconnect_attempts: reopen attempts after the stream stops delivering.
         backoff_s: sleep before the first reopen; doubles each attempt.
         max_backoff_s: cap on the sleep between attempts.
-        sleep: injectable sleep, for tests.
+        stall_timeout_s: a read that brings no frame for this long counts as a
+            stall: the capture is abandoned and reopened.
+        sleep: injectable back-off sleep, for tests (default: a wait that closing cuts short).
         clock: injectable monotonic clock.
 
     Raises:
@@ -110,7 +117,8 @@ class StreamSource(_CaptureSource):
         reconnect_attempts: int = 5,
         backoff_s: float = 0.5,
         max_backoff_s: float = 8.0,
-        sleep: Callable[[float], None] = time.sleep,
+        stall_timeout_s: float = 5.0,
+        sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         shown = _redact(url)
@@ -132,6 +140,7 @@ class StreamSource(_CaptureSource):
             max_backoff_s=max_backoff_s,
             sleep=sleep,
             clock=clock,
+            stall_timeout_s=stall_timeout_s,
         )
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self._finite_count = count if count > 0 else None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 
 from drivercam.sources._common import _SourceBase
-from drivercam.types import Frame, FrameSource
+from drivercam.types import Frame, FrameSource, InterruptibleSource
 
 
 class PacedSource(_SourceBase):
@@ -17,10 +18,13 @@ class PacedSource(_SourceBase):
     to the first frame); a slow reader is never made to wait more. Used for
     ``drivercam live --source FILE``.
 
+    The wait for a frame's time sleeps on an event that :meth:`interrupt` and
+    :meth:`close` set, so stopping never waits for the next frame.
+
     Args:
         inner: the source to pace (a video file or image folder).
         clock: injectable monotonic clock.
-        sleep: injectable sleep.
+        sleep: injectable sleep, for tests (default: a wait that closing cuts short).
     """
 
     def __init__(
@@ -28,11 +32,12 @@ class PacedSource(_SourceBase):
         inner: FrameSource,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.inner = inner
         self._clock = clock
-        self._sleep = sleep
+        self._stopping = threading.Event()
+        self._sleep: Callable[[float], object] = sleep if sleep is not None else self._stopping.wait
         self._start: float | None = None
 
     @property
@@ -65,6 +70,8 @@ class PacedSource(_SourceBase):
         return self.inner.error
 
     def read(self) -> Frame | None:
+        if self._stopping.is_set():
+            return None
         frame = self.inner.read()
         if frame is None:
             return None
@@ -74,10 +81,19 @@ class PacedSource(_SourceBase):
         delay = self._start + frame.time_s - now
         if delay > 0:
             self._sleep(delay)
+            if self._stopping.is_set():
+                return None
             now = self._clock()
         return replace(frame, captured_at=now)
 
+    def interrupt(self) -> None:
+        """End a wait for the next frame's time at once; reads return None from now on."""
+        self._stopping.set()
+        if isinstance(self.inner, InterruptibleSource):
+            self.inner.interrupt()
+
     def close(self) -> None:
+        self._stopping.set()
         self.inner.close()
 
     def __repr__(self) -> str:

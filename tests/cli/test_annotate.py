@@ -314,3 +314,115 @@ def test_cli_annotate_writes_alerts_events_snapshots_and_report(
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and "--warning-s" in err[0]
+
+
+def test_annotate_joined_ts_recordings_keeps_every_frame_time_forward_and_audio_along(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ts = media.remux(files["clip"], tmp_path / "clip.ts")
+    joined = media.joined_copy(ts, tmp_path / "joined.ts", times=2)
+    out, jsonl, events = tmp_path / "out.mp4", tmp_path / "p.jsonl", tmp_path / "e.jsonl"
+    argv = ["annotate", str(joined), "-o", str(out), "--predictions", str(jsonl), "--events", str(events)]
+    code = main([*argv, "--model", str(files["model"])])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "repaired the timestamps of 1 frames" in captured.out
+    info = video_info(out)
+    assert info["frames"] == 2 * CLIP_FRAMES
+    times = info["times"]
+    assert isinstance(times, list) and all(b > a for a, b in zip(times, times[1:]))
+    logged = [r["time_s"] for r in read_jsonl(jsonl)]
+    assert all(b > a for a, b in zip(logged, logged[1:]))  # type: ignore[operator]
+    with av.open(str(out)) as container:
+        audio = [float(p.pts * p.time_base) for p in container.demux(audio=0) if p.pts is not None]
+    assert all(b > a for a, b in zip(audio, audio[1:]))
+    # Both halves of the sound are there, ending with the video (one frame = 1/15 s).
+    assert audio[-1] == pytest.approx(times[-1], abs=0.1)
+
+
+def test_annotate_with_a_roi_runs_the_model_on_the_region(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wide = media.write_video(tmp_path / "wide.mp4", frames=6, fps=15, width=128, height=48)
+    out, jsonl = tmp_path / "out.mp4", tmp_path / "p.jsonl"
+    argv = ["annotate", str(wide), "-o", str(out), "--predictions", str(jsonl), "--model", str(files["model"])]
+    assert main([*argv, "--roi", "32,0,64,48"]) == 0, capsys.readouterr().err
+    with_roi = [r["probs"] for r in read_jsonl(jsonl)]
+    assert video_info(out)["size"] == (128, 48)  # the full frame is written
+    # The same as running on the region cut out beforehand (losslessly).
+    cropped = tmp_path / "cropped.mp4"
+    with av.open(str(wide)) as src, av.open(str(cropped), "w") as dst:
+        stream = dst.add_stream("libx264", rate=15)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv444p"
+        stream.options = {"crf": "0", "preset": "ultrafast"}
+        for frame in src.decode(video=0):
+            image = frame.to_ndarray(format="bgr24")[:, 32:96].copy()
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                dst.mux(packet)
+        for packet in stream.encode():
+            dst.mux(packet)
+    assert with_roi and len(with_roi) == 6
+    assert (
+        main(
+            [
+                "annotate",
+                str(cropped),
+                "-o",
+                str(tmp_path / "c.mp4"),
+                "--predictions",
+                str(tmp_path / "c.jsonl"),
+                "--model",
+                str(files["model"]),
+            ]
+        )
+        == 0
+    )
+    plain = [r["probs"] for r in read_jsonl(tmp_path / "c.jsonl")]
+    for a, b in zip(with_roi, plain):
+        assert a.keys() == b.keys()  # type: ignore[union-attr]
+        assert max(abs(a[k] - b[k]) for k in a) < 0.05  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("roi", "message"),
+    [("0,0,0,48", "--roi must be a region x,y,w,h"), ("500,0,64,48", "lies outside the 64x48 frame")],
+)
+def test_annotate_refuses_a_bad_roi_in_one_line(
+    roi: str, message: str, files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["annotate", str(files["clip"]), "-o", str(tmp_path / "o.mp4"), "--roi", roi, "--model", str(files["model"])]
+    )
+    lines = error_lines(capsys.readouterr().err)
+    assert code == 1
+    assert len(lines) == 1 and message in lines[0]
+
+
+REAL_FORMATS = {
+    "phone rotated 90": ({"rotation": 90}, (48, 64)),
+    "hevc 10-bit": ({"codec": "libx265", "pix_fmt": "yuv420p10le"}, (64, 48)),
+    "variable frame rate": ({"times_s": [0.0, 0.03, 0.1, 0.35, 0.4, 1.0]}, (64, 48)),
+    "two audio tracks": ({"audio_tracks": 2}, (64, 48)),
+    "1080p": ({"width": 1920, "height": 1080, "frames": 3}, (1920, 1080)),
+}
+
+
+@pytest.mark.parametrize("name", list(REAL_FORMATS))
+def test_annotate_real_formats_every_frame_upright_with_times_and_audio(
+    name: str, files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kwargs, size = REAL_FORMATS[name]
+    try:
+        av.Codec(str(kwargs.get("codec", "libx264")), "w")
+    except ValueError:  # av.codec.codec.UnknownCodecError
+        pytest.skip(f"this PyAV build has no {kwargs.get('codec')} encoder to make the test file")
+    clip = media.write_format_video(tmp_path / "in.mp4", **kwargs)  # type: ignore[arg-type]
+    source = video_info(clip)
+    out = tmp_path / "out.mp4"
+    code = main(["annotate", str(clip), "-o", str(out), "--model", str(files["model"])])
+    assert code == 0, capsys.readouterr().err
+    info = video_info(out)
+    assert info["size"] == size
+    assert info["frames"] == source["frames"]
+    assert info["times"] == pytest.approx(source["times"], abs=2e-3)
+    assert info["audio"] == ("aac" if kwargs.get("audio_tracks") else None)

@@ -108,3 +108,15 @@ def test_live_shows_its_window_on_a_virtual_display(files: dict[str, Path], tmp_
     shown = int(proc.stdout.split()[1])  # "showed N frames in ..."
     assert proc.stdout.startswith("showed ") and shown > 0
     assert len(read_jsonl(jsonl)) == shown
+
+
+def test_live_with_a_roi_records_the_full_frame(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clip = media.write_video(tmp_path / "wide.mp4", frames=8, fps=15, width=128, height=48)
+    out = tmp_path / "live.mp4"
+    argv = ["live", "--source", str(clip), "--no-window", "--roi", "0.25,0,0.5,1", "--output", str(out)]
+    code = main([*argv, "--model", str(files["model"])])
+    assert code == 0, capsys.readouterr().err
+    info = video_info(out)
+    assert info["size"] == (128, 48) and 1 <= info["frames"] <= 8

@@ -202,8 +202,9 @@ def test_bad_input_in_a_subprocess_prints_one_line(tmp_path: Path) -> None:
         ["annotate", "x.mp4"],
         ["live", "--max-seconds", "soon"],
         ["frobnicate"],
-        ["annotate", "x.mp4", "-o", "y.mp4", "--top-k", "0"],
         ["annotate", "x.mp4", "-o", "y.mp4", "--heatmap-style", "soft"],
+        ["annotate", "x.mp4", "-o", "y.mp4", "--top-k", "many"],
+        ["bench", "--fps", "fast"],
     ],
 )
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -267,3 +268,70 @@ def test_ctrl_c_or_sigterm_closes_a_playable_mp4(
 
 
 # -- real data ----------------------------------------------------------------------------
+
+
+# -- one rule for bad option values ------------------------------------------------
+
+OUT_OF_RANGE = {
+    "live --fps 0": (["live", "--fps", "0", "--no-window"], "--fps must be a frame rate > 0, got '0'"),
+    "annotate --fps 0": (["annotate", "x.mp4", "-o", "y.mp4", "--fps", "0"], "--fps must be a frame rate > 0"),
+    "bench --fps 0": (["bench", "--fps", "0"], "--fps must be a frame rate > 0, got '0'"),
+    "bench --warmup -1": (["bench", "--warmup", "-1"], "--warmup must be an integer >= 0, got '-1'"),
+    "annotate --top-k 0": (["annotate", "x.mp4", "-o", "y.mp4", "--top-k", "0"], "--top-k must be an integer >= 1"),
+    "live --smooth -1": (["live", "--smooth", "-1", "--no-window"], "--smooth must be a number of seconds >= 0"),
+    "annotate --cam-smooth nan": (["annotate", "x.mp4", "-o", "y.mp4", "--cam-smooth", "nan"], "--cam-smooth must"),
+    "annotate --alpha 1.5": (["annotate", "x.mp4", "-o", "y.mp4", "--alpha", "1.5"], "--alpha must be in [0, 1]"),
+    "live --exit-threshold above enter": (
+        ["live", "--exit-threshold", "0.9", "--no-window"],
+        "--exit-threshold must be <= the enter threshold (0.5), got 0.9",
+    ),
+    "annotate --warning-s before onset": (
+        ["annotate", "x.mp4", "-o", "y.mp4", "--warning-s", "0.5"],
+        "--warning-s must be >= the onset time (1 s)",
+    ),
+    "live --cooldown-s 0": (
+        ["live", "--cooldown-s", "0", "--no-window"],
+        "--cooldown-s must be a number of seconds > 0",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(OUT_OF_RANGE))
+def test_out_of_range_values_exit_1_naming_the_option_before_the_model_loads(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv, message = OUT_OF_RANGE[case]
+    # The model does not exist and the input neither: the option is checked first.
+    code = main([*argv, "--model", str(tmp_path / "missing.onnx")])
+    lines = error_lines(capsys.readouterr().err)
+    assert code == 1
+    assert len(lines) == 1 and lines[0].startswith(f"drivercam: error: {message}"), lines
+
+
+def test_option_errors_carry_the_option_value_and_expectation() -> None:
+    from drivercam.cli.options import OptionError, number
+
+    parse = number("--gain", expected="in [0, 2]", minimum=0, maximum=2)
+    assert parse("1.5") == 1.5
+    with pytest.raises(OptionError) as info:
+        parse("3")
+    assert (info.value.option, info.value.value, info.value.expected) == ("--gain", "3", "in [0, 2]")
+    assert str(info.value) == "--gain must be in [0, 2], got '3'"
+
+
+def test_a_bug_still_ends_in_one_line_and_exit_1(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drivercam.cli import main as cli_main
+
+    def broken(args: object) -> int:
+        raise IndexError("list index out of range")
+
+    monkeypatch.setitem(cli_main._COMMANDS, "info", broken)
+    assert main(["info", str(files["model"])]) == 1
+    lines = error_lines(capsys.readouterr().err)
+    assert lines == [
+        "drivercam: error: internal error (IndexError: list index out of range); please report it with the output of -v"
+    ]
+    assert main(["info", str(files["model"]), "-v"]) == 1
+    assert "Traceback" in capsys.readouterr().err

@@ -75,3 +75,20 @@ def test_monitor_plans_inference_threads_for_files_and_cameras(tiny_model: TinyM
     built = OnnxClassifier(tiny_model.path, device="cpu")
     with Monitor(clip, model=built) as monitor:
         assert monitor.pipeline.workers == 1  # a built classifier keeps its own threads
+
+
+def test_monitor_with_a_roi_runs_the_model_on_the_region(tiny_model: TinyModel, tmp_path: Path) -> None:
+    clip = media.write_video(tmp_path / "wide.mp4", frames=3, fps=15, width=128, height=48)
+    with Monitor(clip, model=tiny_model.path, device="cpu", threads=1, roi="0.25,0,0.5,1") as monitor:
+        assert monitor.roi is not None and monitor.roi.box(128, 48) == (32, 0, 96, 48)
+        results = list(monitor)
+    classifier = OnnxClassifier(tiny_model.path, device="cpu")
+    probs, _ = classifier([results[0].frame.image[:, 32:96]])
+    assert results[0].frame.image.shape == (48, 128, 3)  # the result keeps the full frame
+    assert results[0].prediction.probs == pytest.approx(probs[0], abs=1e-5)
+
+
+def test_monitor_refuses_a_roi_outside_the_frame_before_the_model_loads(tmp_path: Path) -> None:
+    clip = media.write_video(tmp_path / "clip.mp4", frames=3, fps=15)
+    with pytest.raises(ValueError, match="outside the 64x48 frame"):
+        Monitor(clip, model=tmp_path / "missing.onnx", roi="100,0,50,40")

@@ -13,7 +13,7 @@ import pytest
 from support.report_pages import Collector
 from support.tiny_models import SHORT_LABELS
 
-from drivercam.cli.options import add_episode_arguments, session_from_args
+from drivercam.cli.options import OptionError, add_episode_arguments, session_from_args
 from drivercam.monitoring.episodes import EpisodeConfig
 from drivercam.monitoring.session import RunSession
 from drivercam.render.alert import draw_alert
@@ -141,14 +141,15 @@ def test_run_recorder_without_outputs_and_option_errors(tmp_path: Path) -> None:
     assert rec.tracker.config.min_activity_s == 1.0 and rec.tracker.class_ids == tuple(ids)
     rec = session_from_args(parser.parse_args(["--min-activity-s", "2.5"]), LABELS, ids)
     assert rec.tracker.config.min_activity_s == 2.5
-    for argv, message in (
-        (["--min-activity-s", "-1"], "--min-activity-s"),
+    for argv, option in (
+        (["--min-activity-s", "-1"], "--min-activity-s"),  # found while parsing
         (["--warning-s", "0.5"], "--warning-s"),
-        (["--smooth", "-1"], "--smooth"),
-        (["--distraction-classes", "c12"], "c12"),
+        (["--smooth", "-1"], "--smooth"),  # found while parsing
+        (["--distraction-classes", "c12"], "--distraction-classes"),
     ):
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(OptionError) as info:
             session_from_args(parser.parse_args(argv), LABELS, ids)
+        assert info.value.option == option
 
 
 # -- the command line -------------------------------------------------------------------------

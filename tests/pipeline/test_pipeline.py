@@ -426,3 +426,77 @@ def test_fresh_frames_off_keeps_the_frame_that_waited(no_thread_leak: None) -> N
         stats = pipeline.stats
     assert indices == sorted(set(indices)) and stats.dropped > 0
     assert stats.frames_inferred + stats.dropped == stats.frames_read == 40
+
+
+# -- stopping at any moment --------------------------------------------------------
+
+
+def test_close_while_the_camera_waits_to_reconnect_is_quick_and_releases_it(no_thread_leak: None) -> None:
+    from support.fake_capture import FakeCapture, FakeFactory
+
+    from drivercam.sources import CameraSource
+
+    first = FakeCapture(frames=3)
+    factory = FakeFactory(first)  # then only absent cameras
+    camera = CameraSource(0, capture_factory=factory, backoff_s=4.0, max_backoff_s=8.0)
+    pipeline = Pipeline(camera, FakeClassifier())
+    with pipeline:
+        results = [next(pipeline) for _ in range(1)]
+        time.sleep(0.3)  # the camera has run dry: the capture thread is in the 4 s back-off
+        started = time.monotonic()
+    took = time.monotonic() - started
+    assert results and took < 1.0
+    assert first.released
+    time.sleep(0.3)
+    assert len(factory.calls) == 1  # not reopened after the pipeline closed
+
+
+def test_close_while_a_paced_file_waits_for_its_next_frame_is_quick(tmp_path: Path, no_thread_leak: None) -> None:
+    media.write_image_folder(tmp_path / "slow", count=3)
+    source = open_source(str(tmp_path / "slow"), fps=0.2, live=True)  # a frame every 5 s
+    with Pipeline(source, FakeClassifier()) as pipeline:
+        next(pipeline)
+        time.sleep(0.2)
+        started = time.monotonic()
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "state",
+    ["not started", "file mid-stream", "file ended", "live mid-stream", "live with a slow model", "stalled camera"],
+)
+def test_close_returns_within_a_second_in_every_state(state: str) -> None:
+    from support.fake_capture import FakeFactory, HangingCapture
+
+    from drivercam.sources import CameraSource
+
+    hanging = HangingCapture(frames=2)
+    if state == "stalled camera":
+        source: object = CameraSource(0, capture_factory=FakeFactory(hanging), stall_timeout_s=30)
+    elif state.startswith("live"):
+        source = ListSource(10_000, live=True, period_s=0.01)
+    else:
+        source = ListSource(10_000 if state != "file ended" else 3)
+    classifier = FakeClassifier(delay_s=3.0 if state == "live with a slow model" else 0.0)
+    pipeline = Pipeline(source, classifier)  # type: ignore[arg-type]
+    try:
+        if state != "not started":
+            pipeline.start()
+            if state == "file ended":
+                assert len(list(pipeline)) == 3
+            elif state == "stalled camera":
+                next(pipeline)
+                assert hanging.hanging.wait(5)
+            else:
+                time.sleep(0.3)
+        started = time.monotonic()
+        pipeline.close()
+        took = time.monotonic() - started
+    finally:
+        hanging.unblock.set()
+    print(f"close() in state {state!r}: {took * 1000:.0f} ms")
+    assert took < 1.0, f"close() took {took:.2f} s"
+    if state != "stalled camera":
+        assert source.closed  # type: ignore[attr-defined]
+    capture = [t for t in threading.enumerate() if t.name == "drivercam-capture"]
+    assert not [t for t in capture if t.is_alive()]

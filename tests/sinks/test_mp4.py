@@ -11,6 +11,7 @@ import av
 import numpy as np
 import pytest
 from support import media
+from support.decoding import read_all
 
 from drivercam.errors import SinkError
 from drivercam.sinks import Mp4Sink, letterbox
@@ -261,3 +262,33 @@ def test_a_writer_killed_outright_leaves_a_playable_file_only_when_fragmented(tm
 def test_fragmented_sink_rejects_a_bad_keyframe_interval(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="keyframe_interval_s must be > 0"):
         Mp4Sink(tmp_path / "x.mp4", width=64, height=48, fps=15.0, fragmented=True, keyframe_interval_s=0)
+
+
+def audio_times(path: Path) -> list[float]:
+    with av.open(str(path)) as container:
+        return [float(p.pts * p.time_base) for p in container.demux(audio=0) if p.pts is not None and p.size]
+
+
+def test_the_audio_of_joined_recordings_goes_forward_with_the_video(tmp_path: Path) -> None:
+    clip = media.write_video(tmp_path / "in.mp4", frames=15, fps=15, audio=True)
+    joined = media.joined_copy(media.remux(clip, tmp_path / "in.ts"), tmp_path / "joined.ts", times=3)
+    out = tmp_path / "out.mp4"
+    assert copy_through(joined, out) == 45
+    times = audio_times(out)
+    assert all(b > a for a, b in zip(times, times[1:]))
+    # Every packet of the three recordings but the last one's few after the last frame.
+    assert len(audio_packets(joined)) - 5 <= len(audio_packets(out)) < len(audio_packets(joined))
+    assert times[-1] == pytest.approx(probe(out)["times"][-1], abs=0.1)
+
+
+def test_audio_far_from_a_damaged_first_frame_starts_with_the_video(tmp_path: Path) -> None:
+    src = media.write_video(tmp_path / "in.mp4", frames=20, fps=15, audio=True)
+    out = tmp_path / "out.mp4"
+    with VideoFileSource(src) as source, Mp4Sink(out, width=64, height=48, fps=15, audio_from=src) as sink:
+        frames = read_all(source)
+        # The video's clock says 1000 s (its first timestamp was garbage and it was rebased there).
+        for frame in frames:
+            sink.write(frame.image, 1000.0 + frame.time_s)
+    times = audio_times(out)
+    assert times and times[0] == pytest.approx(1000.0, abs=0.05)
+    assert times[-1] == pytest.approx(1000.0 + 19 / 15, abs=0.1)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
-from support.fake_capture import FakeCapture, FakeFactory, SleepClock
+from support.fake_capture import FakeCapture, FakeFactory, HangingCapture, SleepClock
 
 from drivercam.errors import SourceError
 from drivercam.sources import (
@@ -124,7 +125,10 @@ def test_close_while_a_read_is_blocked_never_hangs() -> None:
         reader.join(5)
     assert not reader.is_alive()
     assert results == [None]  # the frame that arrived after close is discarded
-    assert cap.released  # released by the reader on its way out
+    deadline = time.monotonic() + 2.0
+    while not cap.released and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cap.released  # released by the device's reader thread once the driver let go
 
 
 def test_camera_converts_grey_frames_to_bgr() -> None:
@@ -170,3 +174,76 @@ def test_live_stream_reconnects() -> None:
 
 
 # --------------------------------------------------------------------------- images
+
+
+# --------------------------------------------------------------------------- stopping at any moment
+
+
+def test_close_during_reconnect_back_off_returns_at_once_and_opens_nothing_more() -> None:
+    factory = FakeFactory(FakeCapture(frames=1))  # then only absent cameras
+    cam = CameraSource(0, capture_factory=factory, backoff_s=4.0, max_backoff_s=8.0)
+    results: list[Frame | None] = []
+    reader = threading.Thread(target=lambda: results.extend([cam.read(), cam.read()]))
+    reader.start()
+    deadline = time.monotonic() + 5
+    while len(factory.calls) < 1 or not reader.is_alive():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.3)  # the second read is now waiting out the 4 s back-off
+    started = time.monotonic()
+    cam.close()
+    reader.join(2)
+    took = time.monotonic() - started
+    assert not reader.is_alive()
+    assert took < 1.0
+    assert results[0] is not None and results[1] is None
+    calls = len(factory.calls)
+    time.sleep(0.5)
+    assert len(factory.calls) == calls == 1  # no reopen after close
+
+
+def test_interrupt_ends_a_back_off_wait_and_reads_stay_ended() -> None:
+    cam = CameraSource(0, capture_factory=FakeFactory(FakeCapture(frames=0)), backoff_s=5.0, max_backoff_s=5.0)
+    threading.Timer(0.2, cam.interrupt).start()
+    started = time.monotonic()
+    assert cam.read() is None
+    assert time.monotonic() - started < 1.0
+    assert cam.read() is None
+    cam.close()
+
+
+def test_a_stalled_stream_is_detected_and_reopened() -> None:
+    stalled = HangingCapture(frames=2)
+    fresh = FakeCapture(frames=2)
+    factory = FakeFactory(stalled, fresh)
+    stream = StreamSource("rtsp://cam/live", capture_factory=factory, stall_timeout_s=0.3, backoff_s=0.0)
+    try:
+        frames = [stream.read() for _ in range(4)]
+    finally:
+        stream.close()
+        stalled.unblock.set()
+    assert all(f is not None for f in frames)
+    assert [f.index for f in frames if f] == [0, 1, 2, 3]
+    assert stream.stalls == 1 and stream.reconnects == 1
+    assert len(factory.calls) == 2
+    deadline = time.monotonic() + 2
+    while not (stalled.released and fresh.released) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stalled.released and fresh.released  # the stalled one once its read gave up
+
+
+def test_close_while_the_stream_hangs_returns_within_a_second() -> None:
+    hanging = HangingCapture(frames=0)
+    stream = StreamSource("rtsp://cam/live", capture_factory=FakeFactory(hanging), stall_timeout_s=30)
+    results: list[Frame | None] = []
+    reader = threading.Thread(target=lambda: results.append(stream.read()))
+    reader.start()
+    try:
+        assert hanging.hanging.wait(5)
+        started = time.monotonic()
+        stream.close()
+        reader.join(2)
+        assert time.monotonic() - started < 1.0
+        assert results == [None]
+    finally:
+        hanging.unblock.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -99,3 +100,25 @@ class SleepClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+class HangingCapture(FakeCapture):
+    """Delivers ``frames`` images, then a read blocks until ``unblock`` is set (a stalled stream).
+
+    ``hanging`` is set while a read is blocked.
+    """
+
+    def __init__(self, *, frames: int = 1, hang_s: float = 30.0, **kwargs: Any) -> None:
+        super().__init__(frames=None, **kwargs)
+        self.good = frames
+        self.hang_s = hang_s
+        self.unblock = threading.Event()
+        self.hanging = threading.Event()
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        if self.good <= 0:
+            self.hanging.set()
+            self.unblock.wait(self.hang_s)
+            return False, None
+        self.good -= 1
+        return super().read()

@@ -75,6 +75,7 @@ def write_video(
     sample_rate: int = 44100,
     tone_hz: float = 440.0,
     faststart: bool = False,
+    bframes: int = 0,
 ) -> Path:
     """Write a short synthetic video of moving shapes, optionally with AAC audio.
 
@@ -91,6 +92,8 @@ def write_video(
         tone_hz: sine frequency in Hz.
         faststart: put the MP4 index at the front (needed for a truncated copy
             that still opens).
+        bframes: H.264 B-frames between references (frames decoded out of
+            presentation order, as most cameras' encoders do).
 
     Returns:
         The path written.
@@ -105,7 +108,7 @@ def write_video(
         video.pix_fmt = "yuv420p"
         video.time_base = 1 / rate
         if codec == "libx264":
-            video.options = {"preset": "ultrafast", "crf": "18", "g": "10"}
+            video.options = {"preset": "ultrafast", "crf": "18", "g": "10", "bf": str(bframes)}
         else:
             video.bit_rate = 2_000_000
             video.gop_size = 10
@@ -214,3 +217,91 @@ def write_image_folder(
 def copy_file(src: str | Path, dst: str | Path) -> Path:
     """Copy a file (for tests that rename media, e.g. a video without a suffix)."""
     return Path(shutil.copyfile(src, dst))
+
+
+def remux(src: str | Path, dst: str | Path, *, format: str | None = None) -> Path:
+    """Copy every stream of ``src`` into another container (``.ts``, ``.mkv``, ...) without re-encoding."""
+    dst = Path(dst)
+    with av.open(str(src)) as source, av.open(str(dst), "w", format=format) as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in source.streams if s.type in ("video", "audio")}
+        for packet in source.demux():
+            if packet.dts is None or packet.stream.index not in streams:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    return dst
+
+
+def joined_copy(src: str | Path, dst: str | Path, *, times: int = 2) -> Path:
+    """``src`` byte for byte ``times`` times over: recordings joined end to end, as ``cat a.ts b.ts`` does.
+
+    For MPEG-TS the result plays, and its timestamps start again at each join.
+    """
+    data = Path(src).read_bytes()
+    dst = Path(dst)
+    dst.write_bytes(data * times)
+    return dst
+
+
+def write_format_video(
+    path: str | Path,
+    *,
+    frames: int = 6,
+    width: int = 64,
+    height: int = 48,
+    codec: str = "libx264",
+    pix_fmt: str = "yuv420p",
+    rotation: int = 0,
+    times_s: list[float] | None = None,
+    audio_tracks: int = 0,
+) -> Path:
+    """A short video in a given format, for the real-format tests.
+
+    Args:
+        codec: video encoder (``libx264``, ``libx265``, ...).
+        pix_fmt: encoder pixel format (``yuv420p10le`` for 10-bit, ``gray`` for an infrared camera).
+        rotation: display rotation in degrees counter-clockwise, stored as the
+            stream's display matrix, as phones do.
+        times_s: each frame's time (variable frame rate); default 15 fps.
+        audio_tracks: AAC tracks to add, each as long as the video.
+    """
+    path = Path(path)
+    times = times_s if times_s is not None else [i / 15 for i in range(frames)]
+    tb = Fraction(1, 1000)
+    with av.open(str(path), "w") as container:
+        video = container.add_stream(codec, rate=15)
+        video.width, video.height, video.pix_fmt = width, height, pix_fmt
+        video.time_base = tb
+        video.codec_context.time_base = tb
+        if codec in ("libx264", "libx265"):
+            video.options = {"preset": "ultrafast", "crf": "18"} | (
+                {"x265-params": "log-level=none"} if codec == "libx265" else {}
+            )
+        if rotation:
+            video.set_display_rotation(rotation)
+        tracks = []
+        for k in range(audio_tracks):
+            stream = container.add_stream("aac", rate=44100)
+            stream.layout = "mono"
+            tracks.append((stream, 220.0 * (k + 2)))
+        for i, t in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(synthetic_frame(i, width, height), format="bgr24")
+            frame = frame.reformat(format=pix_fmt)
+            frame.pts = round(t / tb)
+            frame.time_base = tb
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+        total = int((times[-1] + 1 / 15) * 44100)
+        for stream, tone in tracks:
+            for start in range(0, total, 1024):
+                n = min(1024, total - start)
+                samples = (0.2 * np.sin(2 * np.pi * tone * np.arange(start, start + n) / 44100)).astype(np.float32)
+                aframe = av.AudioFrame.from_ndarray(samples[None, :], format="fltp", layout="mono")
+                aframe.sample_rate, aframe.pts, aframe.time_base = 44100, start, Fraction(1, 44100)
+                for packet in stream.encode(aframe):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+    return path
