@@ -109,12 +109,19 @@ def run(args: argparse.Namespace) -> int:
             with monitor:
                 # Results arrive at most at the source's frame rate (stale frames
                 # are dropped upstream), so drawing each one keeps up with it.
+                # Nothing shows or records the picture: skip drawing it (the episodes,
+                # alerts, event log and prediction log do not need it).
+                draw = window is not None or args.output is not None or session.needs_pictures
                 for result in monitor:
                     stats = monitor.stats
                     smoothed = session.observe(result)
-                    image = session.annotate(render(smoothed, fps=stats.fps, dropped=stats.dropped), result.frame.index)
+                    image = (
+                        session.annotate(render(smoothed, fps=stats.fps, dropped=stats.dropped), result.frame.index)
+                        if draw
+                        else session.annotate(None, result.frame.index)
+                    )
                     shown += 1
-                    if window is not None and not window.show(image):
+                    if window is not None and image is not None and not window.show(image):
                         break
                     outputs.write(image, result.frame.time_s, prediction_record(result, class_ids, str(args.source)))
                     if time.monotonic() >= deadline:

@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import overload
 
 import cv2
 import numpy as np
@@ -138,12 +139,37 @@ class RunSession:
         prediction = Prediction(probs=probs, cams=cams, labels=result.prediction.labels)
         return dataclasses.replace(result, prediction=prediction)
 
-    def annotate(self, image: np.ndarray, frame_index: int) -> np.ndarray:
+    @property
+    def needs_pictures(self) -> bool:
+        """Whether the session keeps pictures (snapshots, the report's peak frames).
+
+        When it does not, and nothing shows or records the video, a render loop
+        can skip drawing and pass None to :meth:`annotate`.
+        """
+        return self.report_path is not None or (self.log is not None and self.log.snapshot_dir is not None)
+
+    @overload
+    def annotate(self, image: np.ndarray, frame_index: int) -> np.ndarray: ...
+
+    @overload
+    def annotate(self, image: None, frame_index: int) -> None: ...
+
+    def annotate(self, image: np.ndarray | None, frame_index: int) -> np.ndarray | None:
         """Draw the alert (while alerting) on the rendered frame and log this frame's events.
 
+        Args:
+            image: the rendered frame, or None when nothing was drawn (the
+                events are logged all the same, without pictures).
+
         Returns:
-            The frame to show and write (a new image when the alert is drawn).
+            The frame to show and write (a new image when the alert is drawn),
+            or None when ``image`` was None.
         """
+        if image is None:
+            events, self._events = self._events, []
+            if self.log is not None:
+                self.log.record(events, frame_index=frame_index)
+            return None
         elapsed = self.tracker.elapsed_s if self.draw_alerts and self.tracker.alerting else None
         activity = self.tracker.current_activity
         if elapsed is not None and activity is not None:

@@ -72,9 +72,14 @@ class RunOutputs(Closing):
             )
         )
 
-    def write(self, image: np.ndarray, time_s: float, record: dict[str, Any] | None = None) -> None:
-        """Write one annotated frame (a frame of another size is letterboxed) and its record."""
+    def write(self, image: np.ndarray | None, time_s: float, record: dict[str, Any] | None = None) -> None:
+        """Write one annotated frame (a frame of another size is letterboxed) and its record.
+
+        ``image`` may be None only when no video is written.
+        """
         if self.video_path is not None:
+            if image is None:
+                raise ValueError(f"no picture for frame at {time_s:.3f} s; the video {self.video_path} needs one")
             if self._video is None:
                 self._open_video(image.shape[1], image.shape[0])
             assert self._video is not None

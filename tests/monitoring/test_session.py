@@ -153,3 +153,25 @@ def test_run_recorder_without_outputs_and_option_errors(tmp_path: Path) -> None:
 
 
 # -- the command line -------------------------------------------------------------------------
+
+
+def test_a_session_without_pictures_logs_the_same_events(tmp_path: Path) -> None:
+    # Distracted from 1 s to 6 s at 10 fps: one episode with alerts.
+    rng = np.random.default_rng(3)
+    results = [_result(i, i / 10, np.eye(len(LABELS))[2 if 10 <= i < 60 else 0] * 0.9 + 0.01, rng) for i in range(80)]
+    logs = {}
+    for name, with_pictures in (("drawn", True), ("blind", False)):
+        path = tmp_path / f"{name}.jsonl"
+        session = RunSession(LABELS, events_path=path)
+        assert not session.needs_pictures
+        for result in results:
+            shown = session.observe(result)
+            out = session.annotate(shown.frame.image if with_pictures else None, result.frame.index)
+            assert (out is None) == (not with_pictures)
+        session.finish()
+        logs[name] = [json.loads(line) for line in path.read_text().splitlines()]
+    assert logs["drawn"] == logs["blind"]
+    kinds = [r["type"] for r in logs["blind"]]
+    assert kinds.count("episode") == 1 and kinds.count("alert") >= 1
+    assert RunSession(LABELS, events_path=tmp_path / "s.jsonl", snapshot_dir=tmp_path / "snaps").needs_pictures
+    assert RunSession(LABELS, report_path=tmp_path / "r.html").needs_pictures
