@@ -24,7 +24,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from drivercam.cli import annotate, bench, info, live
+from drivercam.cli import annotate, batch, bench, info, live
 from drivercam.cli.exits import (
     EXIT_USAGE,
     PROG,
@@ -42,6 +42,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "annotate": annotate.run,
     "info": info.run,
     "bench": bench.run,
+    "batch": batch.run,
 }
 
 
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     annotate.add_parser(commands, common)
     info.add_parser(commands, common)
     bench.add_parser(commands)
+    batch.add_parser(commands, common)
     return parser
 
 
