@@ -15,6 +15,7 @@ import multiprocessing
 import signal
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from drivercam._closing import Closing
@@ -81,7 +82,13 @@ class LocalEngine(Closing):
         futures: list[Future[Any]] = [self._pool.submit(_call_local, method, task) for method, task in calls]
         try:
             for future in as_completed(futures):
-                yield future.result()
+                try:
+                    yield future.result()
+                except BrokenProcessPool as error:
+                    raise DrivercamError(
+                        "a batch worker process died (killed, or out of memory?); finished videos are kept: "
+                        "run the same command again to do the rest"
+                    ) from error
         finally:
             for future in futures:
                 future.cancel()

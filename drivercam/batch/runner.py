@@ -146,7 +146,8 @@ def run_batch(
             total = sum(p.probe.frame_count for p in probes if p.probe is not None)
             progress.start(videos=len(videos), done=len(videos) - len(pending), frames=total)
         calls: list[tuple[str, Any]] = []
-        for p in sorted(probes, key=lambda p: [v.key for v in pending].index(p.key)):
+        order = {v.key: i for i, v in enumerate(pending)}
+        for p in sorted(probes, key=lambda p: order[p.key]):
             video = by_key[p.key]
             if p.probe is None:
                 fail(video, p.error or "could not be read")

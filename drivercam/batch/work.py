@@ -45,7 +45,8 @@ class Worker:
         self.classifier = OnnxClassifier(config.model, device=config.device, intra_op_threads=config.threads)
         self.node_id = ""
 
-    def labels(self) -> tuple[str, ...]:
+    def ready(self, _: object = None) -> tuple[str, ...]:
+        """The model's labels, once the worker has loaded it (for waiting until every worker is up)."""
         return self.classifier.labels
 
     def probe(self, key_and_spec: tuple[str, str]) -> ProbeResult:

@@ -36,6 +36,7 @@ class VideoProbe:
         time_base: the video stream's time base.
         origin_s: the container's start time in seconds (frame times count from it,
             as :class:`~drivercam.sources.video.VideoFileSource` counts them).
+        offset: the index of ``pts[0]`` in the whole video (0 unless this is a :meth:`part`).
     """
 
     path: str
@@ -43,6 +44,7 @@ class VideoProbe:
     pts: np.ndarray
     time_base: Fraction
     origin_s: float
+    offset: int = 0
 
     def __post_init__(self) -> None:
         if self.pts.ndim != 1 or self.pts.dtype != np.int64:
@@ -52,10 +54,23 @@ class VideoProbe:
 
     @property
     def frame_count(self) -> int:
+        """Frames listed (of the whole video, or of this part)."""
         return len(self.pts)
 
+    @property
+    def stop(self) -> int:
+        """One past the index of the last frame listed."""
+        return self.offset + len(self.pts)
+
+    def part(self, first: int, stop: int) -> VideoProbe:
+        """Only frames ``first .. stop - 1`` (whole-video indices): what a worker needs for a span."""
+        if not self.offset <= first < stop <= self.stop:
+            raise ValueError(f"part must lie in frames {self.offset}..{self.stop - 1}, got {first}..{stop - 1}")
+        pts = self.pts[first - self.offset : stop - self.offset].copy()
+        return VideoProbe(self.path, self.fps, pts, self.time_base, self.origin_s, first)
+
     def times_s(self) -> np.ndarray:
-        """(N,) float64 frame times in seconds, computed as the file source computes them."""
+        """(N,) float64 times of the frames listed, in seconds, computed as the file source computes them."""
         tb = self.time_base
         return np.array([float(int(p) * tb) - self.origin_s for p in self.pts], dtype=np.float64)
 
@@ -97,9 +112,13 @@ def probe_video(path: str) -> VideoProbe:
             raise SourceError(f"{path!r} has no video stream; give a video file (e.g. .mp4, .mkv, .avi)")
         stream = container.streams.video[0]
         pts: list[int] = []
+        seen = 0
         try:
             for packet in container.demux(stream):
                 if packet.size == 0:  # the demuxer's end-of-stream marker
+                    continue
+                seen += 1
+                if packet.is_discard:  # cut by an edit list: the decoder drops it, and so does a file source
                     continue
                 if packet.pts is None:
                     raise SourceError(
@@ -110,6 +129,10 @@ def probe_video(path: str) -> VideoProbe:
             raise SourceError(f"could not read {path!r} to the end ({reason(exc)}); the file is damaged") from exc
         if not pts:
             raise SourceError(f"{path!r} holds no video frames")
+        if stream.frames and seen < stream.frames:
+            raise SourceError(
+                f"{path!r} holds {seen} of the {stream.frames} frames its index lists; the file is truncated"
+            )
         ordered = np.array(sorted(pts), dtype=np.int64)
         if len(ordered) > 1 and not bool(np.all(np.diff(ordered) > 0)):
             raise SourceError(f"{path!r} has video frames with the same timestamp; remux it (ffmpeg -i IN OUT.mp4)")
@@ -133,7 +156,7 @@ def read_span(
     *,
     threads: bool = True,
 ) -> Iterator[SpanFrame]:
-    """Decode frames ``first .. stop - 1`` of a probed video, in order.
+    """Decode frames ``first .. stop - 1`` (whole-video indices) of a probed video, in order.
 
     A span that does not start at frame 0 seeks to the keyframe at or before
     ``first`` and drops the frames decoded before it. Every index in the span
@@ -143,10 +166,11 @@ def read_span(
         ValueError: ``first``/``stop`` outside ``0 .. frame_count``.
         SourceError: a packet fails to decode, or a frame of the span never comes.
     """
-    n = probe.frame_count
-    if not 0 <= first < stop <= n:
-        raise ValueError(f"span must satisfy 0 <= first < stop <= {n}, got first={first!r} stop={stop!r}")
-    index_of = {int(p): i for i, p in enumerate(probe.pts[first:stop], start=first)}
+    lo, hi = probe.offset, probe.stop
+    if not lo <= first < stop <= hi:
+        raise ValueError(f"span must satisfy {lo} <= first < stop <= {hi}, got first={first!r} stop={stop!r}")
+    pts = probe.pts[first - lo : stop - lo]
+    index_of = {int(p): i for i, p in enumerate(pts, start=first)}
     tb, origin = probe.time_base, probe.origin_s
     container = _open(probe.path)
     try:
@@ -154,9 +178,9 @@ def read_span(
         if threads:
             stream.thread_type = "AUTO"
         if first > 0:
-            container.seek(int(probe.pts[first]), stream=stream, backward=True, any_frame=False)
+            container.seek(int(pts[0]), stream=stream, backward=True, any_frame=False)
         expected = first
-        first_pts, last_pts = int(probe.pts[first]), int(probe.pts[stop - 1])
+        first_pts, last_pts = int(pts[0]), int(pts[-1])
         for packet in container.demux(stream):
             try:
                 frames = packet.decode()

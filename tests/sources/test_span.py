@@ -29,6 +29,20 @@ def test_probe_lists_every_frame_and_spans_match_a_full_decode(tmp_path: Path) -
             assert media.frame_index_of(f.image()) == f.index
 
 
+def test_a_part_of_the_probe_is_enough_to_read_its_span(tmp_path: Path) -> None:
+    clip = media.write_video(tmp_path / "c.mp4", frames=40, fps=15)
+    probe = probe_video(str(clip))
+    part = probe.part(13, 27)
+    assert (part.offset, part.stop, part.frame_count) == (13, 27, 14)
+    assert np.array_equal(part.times_s(), probe.times_s()[13:27])
+    assert [f.index for f in read_span(part, 15, 27)] == list(range(15, 27))
+    assert [media.frame_index_of(f.image()) for f in read_span(part, 13, 16)] == [13, 14, 15]
+    with pytest.raises(ValueError, match="13 <= first < stop <= 27"):
+        list(read_span(part, 12, 20))
+    with pytest.raises(ValueError, match="part must lie"):
+        part.part(0, 5)
+
+
 def test_unreadable_files_and_bad_spans(tmp_path: Path) -> None:
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"not a video at all")
@@ -37,3 +51,15 @@ def test_unreadable_files_and_bad_spans(tmp_path: Path) -> None:
     probe = probe_video(str(media.write_video(tmp_path / "c.mp4", frames=5)))
     with pytest.raises(ValueError, match="first < stop"):
         list(read_span(probe, 3, 3))
+
+
+def test_truncated_and_damaged_files_are_errors_not_short_videos(tmp_path: Path) -> None:
+    full = media.write_video(tmp_path / "full.mp4", frames=60, fps=15, faststart=True)
+    cut = media.truncated_copy(full, tmp_path / "cut.mp4", keep=0.5)
+    with pytest.raises(SourceError, match=r"holds \d+ of the 60 frames its index lists; the file is truncated"):
+        probe_video(str(cut))
+    damaged = media.corrupted_copy(full, tmp_path / "damaged.mp4", at=1 / 3, nbytes=2000)
+    probe = probe_video(str(damaged))  # the index is intact
+    assert probe.frame_count == 60
+    with pytest.raises(SourceError, match="the file is damaged"):
+        list(read_span(probe, 0, 60))
