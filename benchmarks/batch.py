@@ -59,13 +59,14 @@ def _ceiling_worker(model: str, threads: int, tensors: np.ndarray, frames: int, 
     for i in range(8):
         classifier.run_batch(tensors[i : i + 1])
     start.wait()
+    cpu = time.process_time()
     for i in range(frames):
         j = i % len(tensors)
         classifier.run_batch(tensors[j : j + 1])
-    done.put(time.perf_counter())
+    done.put((time.perf_counter(), time.process_time() - cpu))
 
 
-def ceiling_fps(model: Path, tensors: np.ndarray, workers: int, threads: int, frames: int) -> float:
+def ceiling_fps(model: Path, tensors: np.ndarray, workers: int, threads: int, frames: int) -> tuple[float, float]:
     """ONNX Runtime alone: ``workers`` processes of ``threads`` intra-op threads, ``frames`` frames in all."""
     ctx = multiprocessing.get_context("spawn")
     start, done = ctx.Barrier(workers + 1), ctx.Queue()
@@ -81,12 +82,22 @@ def ceiling_fps(model: Path, tensors: np.ndarray, workers: int, threads: int, fr
     ends = [done.get(timeout=600) for _ in procs]
     for p in procs:
         p.join(timeout=30)
-    return share * workers / (max(ends) - began)
+    total = share * workers
+    return total / (max(e[0] for e in ends) - began), 1000 * sum(e[1] for e in ends) / total
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of processes, from /proc (Linux)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def batch_fps(
     engine_name: str, videos: list[Path], model: Path, workers: int, threads: int, sample_fps: float | None, out: Path
-) -> tuple[float, int]:
+) -> tuple[float, int, float]:
     """One predictions-only batch; workers started and models loaded before the clock starts."""
     classifier = OnnxClassifier(model, device="cpu", warmup=False)
     config = WorkerConfig(str(model), "cpu", threads)
@@ -101,6 +112,8 @@ def batch_fps(
         engine = LocalEngine(config, workers)
         list(engine.map([("ready", None)] * workers))  # spawn every worker and load its model
     with engine:
+        pids = engine.pids()
+        cpu = cpu_seconds(pids) + time.process_time()
         began = time.perf_counter()
         outcome = run_batch(
             inputs,
@@ -111,9 +124,10 @@ def batch_fps(
             class_ids=classifier.class_ids,
         )
         elapsed = time.perf_counter() - began
+        cpu = cpu_seconds(pids) + time.process_time() - cpu
     assert outcome.failed == 0, outcome.rows
     frames = sum(int(r["frames"]) for r in outcome.rows)
-    return frames / elapsed, frames
+    return frames / elapsed, frames, 1000 * cpu / frames
 
 
 def main() -> None:
@@ -140,7 +154,7 @@ def main() -> None:
         tensors = ready_tensors(clips[0], model, 64)
         results: list[dict[str, Any]] = []
         runs = [spec.split(":") for spec in args.runs.split(",")]
-        measured: dict[int, list[tuple[float, float, int]]] = {n: [] for n in range(len(runs))}
+        measured: dict[int, list[tuple[float, float, int, float, float]]] = {n: [] for n in range(len(runs))}
         # Rounds interleave every run with its own ceiling, measured just before it: a busy
         # machine then slows a run and the ceiling it is compared with alike.
         for round_ in range(args.rounds):
@@ -148,12 +162,16 @@ def main() -> None:
                 engine_name, workers = parts[0], int(parts[1])
                 sample = float(parts[2]) if len(parts) > 2 else None
                 threads = max(1, cores // workers)
-                ceiling = ceiling_fps(model, tensors, workers, threads, 1200)
+                ceiling, ceiling_cpu = ceiling_fps(model, tensors, workers, threads, 1200)
                 out = work / f"out{round_}_{n}"
-                fps, frames = batch_fps(engine_name, videos, model, workers, threads, sample, out)
+                fps, frames, cpu = batch_fps(engine_name, videos, model, workers, threads, sample, out)
                 shutil.rmtree(out, ignore_errors=True)
-                measured[n].append((fps, ceiling, frames))
-                print(f"round {round_ + 1}: {':'.join(parts)} {fps:.1f} fps, ceiling {ceiling:.1f}", flush=True)
+                measured[n].append((fps, ceiling, frames, cpu, ceiling_cpu))
+                print(
+                    f"round {round_ + 1}: {':'.join(parts)} {fps:.1f} fps ({cpu:.1f} CPU ms/frame), "
+                    f"ceiling {ceiling:.1f} fps ({ceiling_cpu:.1f} CPU ms/frame)",
+                    flush=True,
+                )
         for n, parts in enumerate(runs):
             fps = statistics.median(m[0] for m in measured[n])
             ceiling = statistics.median(m[1] for m in measured[n])
@@ -167,7 +185,9 @@ def main() -> None:
                 "fps": round(fps, 1),
                 "ceiling_fps": round(ceiling, 1),
                 "of_ceiling": round(fps / ceiling, 3),
-                "rounds": [[round(f, 1), round(c, 1)] for f, c, _ in measured[n]],
+                "cpu_ms_per_frame": round(statistics.median(m[3] for m in measured[n]), 2),
+                "ceiling_cpu_ms_per_frame": round(statistics.median(m[4] for m in measured[n]), 2),
+                "rounds": [[round(m[0], 1), round(m[1], 1), round(m[3], 2), round(m[4], 2)] for m in measured[n]],
             }
             results.append(row)
             print(json.dumps(row), flush=True)

@@ -93,6 +93,10 @@ class LocalEngine(Closing):
             for future in futures:
                 future.cancel()
 
+    def pids(self) -> list[int]:
+        """Process ids of the worker processes started so far."""
+        return sorted(getattr(self._pool, "_processes", {}) or {})
+
     def close(self) -> None:
         """Stop the workers now: running tasks are abandoned (their outputs were never renamed)."""
         processes = list(getattr(self._pool, "_processes", {}).values())
@@ -176,6 +180,10 @@ class RayEngine(Closing):
         )(RayWorker)
         self.actors = [actor.remote(config) for _ in range(workers)]
         self._pool = ActorPool(self.actors)
+
+    def pids(self) -> list[int]:
+        """Process ids of the actors (on their nodes)."""
+        return sorted(self._ray.get([actor.pid.remote() for actor in self.actors]))
 
     def map(self, calls: Sequence[tuple[str, Any]]) -> Iterator[Any]:
         yield from self._pool.map_unordered(lambda a, call: getattr(a, call[0]).remote(call[1]), list(calls))

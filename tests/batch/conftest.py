@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,14 @@ def reference(tmp_path_factory: pytest.TempPathFactory, excerpt: Path, bundled_m
     from drivercam.cli.main import main
 
     out = tmp_path_factory.mktemp("reference")
-    code = main(["batch", str(excerpt), "-o", str(out), "--workers", "1", "--model", str(bundled_model)])
+    # main() configures the package logger for a process; a session fixture runs before the
+    # autouse fixture that puts it back after each test, so put it back here.
+    package = logging.getLogger("drivercam")
+    saved = (list(package.handlers), package.propagate, package.level)
+    try:
+        code = main(["batch", str(excerpt), "-o", str(out), "--workers", "1", "--model", str(bundled_model)])
+    finally:
+        package.handlers[:] = saved[0]
+        package.propagate, package.level = saved[1], saved[2]
     assert code == 0
     return out

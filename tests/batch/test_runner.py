@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from support import REPO_ROOT
@@ -224,3 +226,63 @@ def test_sigkill_mid_batch_then_rerun_finishes_without_duplicates(
     assert len(videos) == 1 and videos[0]["status"] == "ok"
     assert not (folder / "chunks").exists() and not list(out.rglob("*.part*"))
     assert math.isclose(float(read_csv(out / "summary.csv")[0]["duration_s"]), EXCERPT_FRAMES / 15)
+
+
+@pytest.mark.timeout(240)
+def test_sample_fps_holds_predictions_and_chunks_still_agree(
+    excerpt: Path, bundled_model: Path, tmp_path: Path
+) -> None:
+    runs = {}
+    for name, extra in (("whole", ["--workers", "1"]), ("chunked", ["--chunk-s", "3.1", "--workers", "2"])):
+        out = tmp_path / name
+        code = main(["batch", str(excerpt), "-o", str(out), "--sample-fps", "5", "--model", str(bundled_model), *extra])
+        assert code == 0
+        runs[name] = video_folder(out, excerpt.name)
+    whole = read_lines(runs["whole"] / "predictions.jsonl")
+    assert len(whole) == EXCERPT_FRAMES
+    # 15 fps sampled at 5: the model runs on frames 0, 3, 6, ...; frames between hold the last result.
+    ran = [r["frame"] for r in whole if r["inference_ms"] > 0]  # type: ignore[operator]
+    assert ran == list(range(0, EXCERPT_FRAMES, 3))
+    for r in whole:
+        held = whole[int(r["frame"]) // 3 * 3]  # type: ignore[call-overload]
+        assert r["probs"] == held["probs"]
+    # Chunks of 3.1 s start mid sampling period (frame 47 of period 45..47): each decodes from
+    # its period's first frame, so the held predictions match the one-piece run's.
+    _same_predictions(runs["chunked"] / "predictions.jsonl", runs["whole"] / "predictions.jsonl")
+    assert episodes_of(runs["chunked"] / "events.jsonl") == episodes_of(runs["whole"] / "events.jsonl")
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.mark.timeout(150)
+def test_fleet_page_renders_in_headless_chromium(small: dict[str, Path], tmp_path: Path) -> None:
+    binary = _chromium()
+    if binary is None:
+        pytest.skip("no chromium binary on PATH; install it with: apt-get install -y chromium")
+    out = tmp_path / "out"
+    main(["batch", str(small["root"] / "trips"), str(small["bad"]), "-o", str(out), "--model", str(small["model"])])
+    url = (out / "fleet.html").resolve().as_uri()
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+    dom = subprocess.run(
+        [binary, *flags, f"--user-data-dir={tmp_path / 'p1'}", "--dump-dom", url], capture_output=True, timeout=60
+    )
+    assert dom.returncode == 0, dom.stderr.decode(errors="replace")[-500:]
+    parsed = Collector()
+    parsed.feed(dom.stdout.decode("utf-8"))
+    assert len(parsed.find("tr", "video")) == 2 and len(parsed.find("tr", "failed")) == 1
+    shot = tmp_path / "shot.png"
+    res = subprocess.run(
+        [binary, *flags, f"--user-data-dir={tmp_path / 'p2'}", f"--screenshot={shot}", "--window-size=1000,700", url],
+        capture_output=True,
+        timeout=60,
+    )
+    assert res.returncode == 0 and shot.is_file(), res.stderr.decode(errors="replace")[-500:]
+    image = cv2.imread(str(shot))
+    red = (np.abs(image[..., ::-1].astype(int) - np.array([0xB7, 0x1C, 0x1C])).max(axis=2) <= 3).sum()
+    assert red > 500, "the distraction bars are not drawn"
