@@ -186,7 +186,15 @@ class RayEngine(Closing):
         return sorted(self._ray.get([actor.pid.remote() for actor in self.actors]))
 
     def map(self, calls: Sequence[tuple[str, Any]]) -> Iterator[Any]:
-        yield from self._pool.map_unordered(lambda a, call: getattr(a, call[0]).remote(call[1]), list(calls))
+        try:
+            yield from self._pool.map_unordered(lambda a, call: getattr(a, call[0]).remote(call[1]), list(calls))
+        except self._ray.exceptions.RayError as error:
+            # Retries exhausted (a worker that keeps dying), or the cluster went away.
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise DrivercamError(
+                f"a Ray worker failed after {RETRIES} retries ({first}); finished videos are kept: "
+                "run the same command again to do the rest"
+            ) from error
 
     def close(self) -> None:
         for actor in getattr(self, "actors", []):
