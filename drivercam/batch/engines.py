@@ -79,16 +79,16 @@ class LocalEngine(Closing):
         )
 
     def map(self, calls: Sequence[tuple[str, Any]]) -> Iterator[Any]:
-        futures: list[Future[Any]] = [self._pool.submit(_call_local, method, task) for method, task in calls]
+        futures: list[Future[Any]] = []
         try:
+            futures = [self._pool.submit(_call_local, method, task) for method, task in calls]
             for future in as_completed(futures):
-                try:
-                    yield future.result()
-                except BrokenProcessPool as error:
-                    raise DrivercamError(
-                        "a batch worker process died (killed, or out of memory?); finished videos are kept: "
-                        "run the same command again to do the rest"
-                    ) from error
+                yield future.result()
+        except BrokenProcessPool as error:
+            raise DrivercamError(
+                "a batch worker process died (killed, or out of memory?); finished videos are kept: "
+                "run the same command again to do the rest"
+            ) from error
         finally:
             for future in futures:
                 future.cancel()
