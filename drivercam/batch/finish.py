@@ -24,7 +24,17 @@ from drivercam.sinks.jsonl import PredictionLog, prediction_record
 from drivercam.sources.span import VideoProbe
 from drivercam.types import Frame, Prediction, Result
 
-__all__ = ["ANNOTATED", "EVENTS", "PREDICTIONS", "PART", "failed_row", "finish_video", "stitch", "summary_columns"]
+__all__ = [
+    "ANNOTATED",
+    "EVENTS",
+    "PART",
+    "PREDICTIONS",
+    "failed_row",
+    "finish_video",
+    "part_name",
+    "stitch",
+    "summary_columns",
+]
 
 PREDICTIONS = "predictions.jsonl"
 EVENTS = "events.jsonl"

@@ -47,7 +47,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with the ``live``, ``annotate``, ``info`` and ``bench`` subcommands."""
+    """The argument parser with the ``live``, ``annotate``, ``info``, ``bench`` and ``batch`` subcommands."""
     common = common_options()
     parser = argparse.ArgumentParser(
         prog=PROG,
