@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.batch_runs import EXCERPT_FRAMES, episodes_of, read_lines, video_folder
+from support.batch_runs import EXCERPT_FRAMES, assert_same_episodes, read_lines, video_folder
 
 from drivercam.batch.engines import RayEngine
 from drivercam.batch.inputs import expand_inputs
@@ -45,4 +45,4 @@ def test_two_nodes_share_the_work(excerpt: Path, reference: Path, bundled_model:
     assert sum(outcome.hosts.values()) == EXCERPT_FRAMES
     mine, theirs = video_folder(tmp_path / "out", excerpt.name), video_folder(reference, excerpt.name)
     assert len(read_lines(mine / "predictions.jsonl")) == EXCERPT_FRAMES
-    assert episodes_of(mine / "events.jsonl") == episodes_of(theirs / "events.jsonl")
+    assert_same_episodes(mine / "events.jsonl", theirs / "events.jsonl")

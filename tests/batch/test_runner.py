@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from support import REPO_ROOT
-from support.batch_runs import EXCERPT_FRAMES, episodes_of, read_csv, read_lines, video_folder
+from support.batch_runs import EXCERPT_FRAMES, assert_same_episodes, episodes_of, read_csv, read_lines, video_folder
 from support.cli_runs import error_lines, video_info
 from support.report_pages import Collector
 
@@ -177,7 +177,7 @@ def test_chunked_equals_unchunked_and_annotate(
     assert code == 0
     chunked, whole = video_folder(out, excerpt.name), video_folder(reference, excerpt.name)
     _same_predictions(chunked / "predictions.jsonl", whole / "predictions.jsonl")
-    assert episodes_of(chunked / "events.jsonl") == episodes_of(whole / "events.jsonl")  # same raw input, same pass
+    assert_same_episodes(chunked / "events.jsonl", whole / "events.jsonl")  # same raw input, same pass
     assert read_csv(out / "summary.csv")[0]["frames"] == str(EXCERPT_FRAMES)
 
     # And both equal a plain `drivercam annotate --events` of the same video.
@@ -248,7 +248,7 @@ def test_sample_fps_holds_predictions_and_chunks_still_agree(
     # Chunks of 3.1 s start mid sampling period (frame 47 of period 45..47): each decodes from
     # its period's first frame, so the held predictions match the one-piece run's.
     _same_predictions(runs["chunked"] / "predictions.jsonl", runs["whole"] / "predictions.jsonl")
-    assert episodes_of(runs["chunked"] / "events.jsonl") == episodes_of(runs["whole"] / "events.jsonl")
+    assert_same_episodes(runs["chunked"] / "events.jsonl", runs["whole"] / "events.jsonl")
 
 
 def _chromium() -> str | None:

@@ -65,3 +65,24 @@ def video_folder(out: Path, name: str) -> Path:
     """The one output folder under ``out`` whose name starts with the video's stem."""
     (folder,) = [p for p in out.iterdir() if p.is_dir() and p.name.startswith(Path(name).stem + "-")]
     return folder
+
+
+def assert_same_episodes(a: Path, b: Path) -> None:
+    """The episodes of two event logs agree: every whole-number field exactly, times and confidences to 1e-5.
+
+    Runs with other ONNX Runtime thread layouts give probabilities that differ in
+    the last bits, so floats are compared with a tolerance; the frames that start
+    and end each episode must still be the same.
+    """
+    ea, eb = episodes_of(a), episodes_of(b)
+    assert len(ea) == len(eb) > 0
+    for x, y in zip(ea, eb):
+        assert set(x) == set(y)
+        for key, value in x.items():
+            other = y[key]
+            if isinstance(value, float) or isinstance(other, float):
+                assert abs(float(value) - float(other)) <= 1e-5, (key, value, other)  # type: ignore[arg-type]
+            elif isinstance(value, list):
+                assert len(value) == len(other) and all(abs(u - v) <= 1e-5 for u, v in zip(value, other)), key  # type: ignore[arg-type]
+            else:
+                assert value == other, (key, value, other)
