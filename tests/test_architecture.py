@@ -13,7 +13,7 @@ PACKAGE = Path(drivercam.__file__).resolve().parent
 # Each layer may import itself and the layers after it, never one before it.
 LAYERS = (
     ("cli",),
-    ("bench", "monitoring"),
+    ("batch", "bench", "monitoring"),
     ("pipeline", "render", "sinks", "sources"),
     ("model",),
     ("types", "errors", "events", "_closing", "__init__", "__main__"),

@@ -24,7 +24,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from drivercam.cli import annotate, bench, info, live
+from drivercam.cli import annotate, batch, bench, info, live
 from drivercam.cli.exits import (
     EXIT_ERROR,
     EXIT_USAGE,
@@ -44,11 +44,12 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "annotate": annotate.run,
     "info": info.run,
     "bench": bench.run,
+    "batch": batch.run,
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with the ``live``, ``annotate``, ``info`` and ``bench`` subcommands."""
+    """The argument parser with the ``live``, ``annotate``, ``info``, ``bench`` and ``batch`` subcommands."""
     common = common_options()
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     annotate.add_parser(commands, common)
     info.add_parser(commands, common)
     bench.add_parser(commands)
+    batch.add_parser(commands, common)
     return parser
 
 

@@ -240,8 +240,12 @@ def cam_class_option(spec: str | None, labels: Sequence[str], class_ids: Sequenc
         raise OptionError("--cam-class", spec, f"a class index, id or label ({error})") from error
 
 
-def add_episode_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the smoothing, episode, alert and report options to a subcommand's parser."""
+def add_episode_arguments(parser: argparse.ArgumentParser, *, outputs: bool = True) -> None:
+    """Add the smoothing, episode, alert and report options to a subcommand's parser.
+
+    ``outputs=False`` leaves out the options that name one run's outputs
+    (``--no-alerts``, ``--events``, ``--snapshots``, ``--report``, ``--on-alert``).
+    """
     group = parser.add_argument_group("smoothing, distraction episodes and alerts")
     smoothing = "a number of seconds >= 0 (0 turns smoothing off)"
     group.add_argument(
@@ -301,6 +305,8 @@ def add_episode_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LIST",
         help="comma-separated class indices or ids that count as distraction (default: all but 0)",
     )
+    if not outputs:
+        return
     group.add_argument("--no-alerts", action="store_true", help="do not draw the alert border and banner")
     group.add_argument("--events", metavar="E.jsonl", help="write one JSON line per episode and per alert")
     group.add_argument(
