@@ -26,10 +26,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
-
-from dataset import AugmentConfig, Sample, augment, load_bgr, resize, to_greyscale, to_tensor_input
+from dataset import (
+    AugmentConfig,
+    Sample,
+    augment,
+    load_bgr,
+    resize,
+    to_greyscale,
+    to_tensor_input,
+)
 from effnet_lite import EfficientNetLite0
+from tqdm import tqdm
 
 log = logging.getLogger("featcache")
 

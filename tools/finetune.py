@@ -32,11 +32,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from effnet_lite import EfficientNetLite0
 from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
-
-from effnet_lite import EfficientNetLite0
 
 log = logging.getLogger("finetune")
 
