@@ -16,8 +16,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from drivercam.model.preprocess import interpolation_for
-
 CLASS_IDS = tuple(f"c{i}" for i in range(10))
 LABELS = (
     "safe driving",
@@ -62,9 +60,7 @@ def read_samples(csv_path: Path) -> list[Sample]:
     return samples
 
 
-def split_by_subject(
-    samples: list[Sample], holdout: set[str]
-) -> tuple[list[Sample], list[Sample]]:
+def split_by_subject(samples: list[Sample], holdout: set[str]) -> tuple[list[Sample], list[Sample]]:
     """Train on every driver not in ``holdout``; validate on the held-out drivers only."""
     train = [s for s in samples if s.subject not in holdout]
     val = [s for s in samples if s.subject in holdout]
@@ -88,6 +84,17 @@ def load_bgr(path: Path) -> np.ndarray:
     return image
 
 
+def interpolation_for(src_hw: tuple[int, int], dst_hw: tuple[int, int]) -> int:
+    """The runtime's resize rule: INTER_AREA when shrinking in both directions, else INTER_LINEAR.
+
+    Kept here rather than imported so that tools/ does not depend on where the
+    runtime package keeps its preprocessing; ``tests/tools/test_crossval.py``
+    checks that both rules agree.
+    """
+    shrinking = dst_hw[0] <= src_hw[0] and dst_hw[1] <= src_hw[1]
+    return cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+
+
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """Resize as the runtime does (same interpolation rule), so training sees what inference sees."""
     interp = interpolation_for(image.shape[:2], (height, width))
@@ -109,6 +116,21 @@ class AugmentConfig:
     noise_p: float = 0.3
     occlusion_p: float = 0.4
     grayscale_p: float = 0.1
+
+
+# Stronger appearance changes for training that should not recognise drivers by
+# skin tone, hair colour, clothing or the car's light: a quarter of the views in
+# grey (a night-time infrared camera gives grey frames), wider hue, saturation,
+# brightness and contrast swings, and more occluding patches. Geometry stays as
+# mild as in the default: the camera is fixed.
+IDENTITY_AUGMENT = AugmentConfig(
+    brightness=0.35, contrast=0.35, saturation=0.5, hue_deg=18.0, occlusion_p=0.5, grayscale_p=0.25
+)
+
+
+def to_greyscale(image: np.ndarray) -> np.ndarray:
+    """BGR uint8 -> the same photo in grey, still three channels (what a mono camera feeds the model)."""
+    return cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
 
 
 def augment(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig()) -> np.ndarray:

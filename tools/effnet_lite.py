@@ -80,9 +80,7 @@ class SameConv2d(nn.Conv2d):
 class MBConvBlock(nn.Module):
     """Inverted residual block of EfficientNet-Lite (ReLU6, no squeeze-excitation)."""
 
-    def __init__(
-        self, in_ch: int, out_ch: int, kernel: int, stride: int, expand: int, dilation: int = 1
-    ) -> None:
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, expand: int, dilation: int = 1) -> None:
         super().__init__()
         mid = in_ch * expand
         self.expand = expand != 1
@@ -142,9 +140,7 @@ class EfficientNetLite0(nn.Module):
                         dilation = 2
                 else:
                     stride_so_far *= s
-                blocks.append(
-                    MBConvBlock(in_ch if i == 0 else out_ch, out_ch, kernel, s, expand, dilation)
-                )
+                blocks.append(MBConvBlock(in_ch if i == 0 else out_ch, out_ch, kernel, s, expand, dilation))
         self._blocks = nn.ModuleList(blocks)
         self._conv_head = SameConv2d(320, 1280, 1)
         self._bn1 = nn.BatchNorm2d(1280, eps=BN_EPS, momentum=BN_MOMENTUM)

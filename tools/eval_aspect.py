@@ -28,9 +28,9 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dataset import default_data_dir, load_bgr, read_samples  # noqa: E402
+from dataset import default_data_dir, load_bgr, read_samples
 
-from drivercam.model import OnnxClassifier  # noqa: E402
+from drivercam.model import OnnxClassifier
 
 
 def widen(image: np.ndarray, left_share: float) -> tuple[np.ndarray, tuple[int, int, int, int]]:

@@ -108,7 +108,9 @@ def run_model(model_path: Path, video: Path, batch: int) -> tuple[np.ndarray, np
     return np.array(times), np.concatenate(probs)
 
 
-def load_clips(model_path: Path, clips_dir: Path, cache_dir: Path | None, batch: int) -> tuple[list[Clip], tuple[str, ...]]:
+def load_clips(
+    model_path: Path, clips_dir: Path, cache_dir: Path | None, batch: int
+) -> tuple[list[Clip], tuple[str, ...]]:
     import onnx
 
     meta = {p.key: p.value for p in onnx.load(str(model_path), load_external_data=False).metadata_props}
@@ -272,12 +274,25 @@ def _fmt(key: str, v: Any) -> str:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     cols = [
-        ("clip", "clip"), ("tau_s", "tau"), ("accuracy", "acc"), ("distracted_accuracy", "dist_acc"),
-        ("label_changes", "changes"), ("true_label_changes", "true"), ("spans_found", "found"),
-        ("true_spans", "spans"), ("spans_split", "split"), ("merging_episodes", "merged"), ("false_episodes", "false"),
-        ("mean_onset_delay_s", "onset_d"), ("mean_end_delay_s", "end_d"),
-        ("mean_first_alert_delay_s", "alert_d"), ("alerts", "alerts"),
-        ("stretches", "stretches"), ("in_episode", "in_ep"), ("named", "named"), ("not_named", "not named"),
+        ("clip", "clip"),
+        ("tau_s", "tau"),
+        ("accuracy", "acc"),
+        ("distracted_accuracy", "dist_acc"),
+        ("label_changes", "changes"),
+        ("true_label_changes", "true"),
+        ("spans_found", "found"),
+        ("true_spans", "spans"),
+        ("spans_split", "split"),
+        ("merging_episodes", "merged"),
+        ("false_episodes", "false"),
+        ("mean_onset_delay_s", "onset_d"),
+        ("mean_end_delay_s", "end_d"),
+        ("mean_first_alert_delay_s", "alert_d"),
+        ("alerts", "alerts"),
+        ("stretches", "stretches"),
+        ("in_episode", "in_ep"),
+        ("named", "named"),
+        ("not_named", "not named"),
     ]
     cells = [[_fmt(key, r[key]) for key, _ in cols] for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h) in enumerate(cols)]
@@ -289,14 +304,18 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", nargs="?", type=Path, default=REPO / "models" / "drivercam.onnx")
-    parser.add_argument("--data", type=Path, default=None, help="data folder (default: $DRIVERCAM_DATA or ../shared/data)")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="data folder (default: $DRIVERCAM_DATA or ../shared/data)"
+    )
     parser.add_argument("--taus", default="0,0.25,0.5,1.0", help="comma-separated time constants in seconds (0 = raw)")
     parser.add_argument("--preset", default="eu-high-speed", help="episode timing preset")
     parser.add_argument("--enter", type=float, default=None, help="override the enter threshold")
     parser.add_argument("--exit", type=float, default=None, help="override the exit threshold")
     parser.add_argument("--min-activity", type=float, default=None, help="override the shortest activity (s)")
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--cache", type=Path, default=REPO / "out" / "eval_smoothing", help="probability cache folder ('' = none)")
+    parser.add_argument(
+        "--cache", type=Path, default=REPO / "out" / "eval_smoothing", help="probability cache folder ('' = none)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write all rows here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -32,9 +32,9 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dataset import CLASS_IDS, Sample, default_data_dir, load_bgr, read_samples  # noqa: E402
+from dataset import CLASS_IDS, Sample, default_data_dir, load_bgr, read_samples
 
-from drivercam.model import OnnxClassifier  # noqa: E402
+from drivercam.model import OnnxClassifier
 from drivercam.render.cam import cam_for_frame
 from drivercam.render.heatmap import blend_levels, cam_levels
 from drivercam.render.overlay import draw_label
@@ -88,7 +88,9 @@ def confusion_png(cm: np.ndarray, labels: list[str], cell: int = 56) -> np.ndarr
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     font = cv2.FONT_HERSHEY_SIMPLEX
     for i in range(n):
-        cv2.putText(image, f"c{i} {labels[i]}"[:28], (6, top + i * cell + cell // 2 + 5), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.putText(
+            image, f"c{i} {labels[i]}"[:28], (6, top + i * cell + cell // 2 + 5), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA
+        )
         cv2.putText(image, f"c{i}", (left + i * cell + cell // 2 - 10, top - 12), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
         for j in range(n):
             shade = int(255 - 200 * norm[i, j])
@@ -99,12 +101,24 @@ def confusion_png(cm: np.ndarray, labels: list[str], cell: int = 56) -> np.ndarr
             if cm[i, j]:
                 text_color = (255, 255, 255) if norm[i, j] > 0.6 else (0, 0, 0)
                 cv2.putText(image, str(cm[i, j]), (x0 + 8, y0 + cell // 2 + 5), font, 0.45, text_color, 1, cv2.LINE_AA)
-    cv2.putText(image, "rows: true class, columns: predicted", (left, top + n * cell + 15), font, 0.45, (60, 60, 60), 1, cv2.LINE_AA)
+    cv2.putText(
+        image,
+        "rows: true class, columns: predicted",
+        (left, top + n * cell + 15),
+        font,
+        0.45,
+        (60, 60, 60),
+        1,
+        cv2.LINE_AA,
+    )
     return image
 
 
 def contact_sheet(
-    items: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]], labels: list[str], *, tile: tuple[int, int] = (180, 240)
+    items: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]],
+    labels: list[str],
+    *,
+    tile: tuple[int, int] = (180, 240),
 ) -> np.ndarray:
     """One row per true class: frames with the CAM of their predicted class blended in."""
     th, tw = tile
@@ -115,8 +129,9 @@ def contact_sheet(
         for image, probs, cams in items.get(c, []):
             pred = int(np.argmax(probs))
             shown = blend_levels(image, cam_levels(cams, pred, image.shape), 0.45, "jet", "evidence")
-            shown = draw_label(shown, labels[pred], float(probs[pred]),
-                               subtitle=f"truth: {labels[c]}" if pred != c else None)
+            shown = draw_label(
+                shown, labels[pred], float(probs[pred]), subtitle=f"truth: {labels[c]}" if pred != c else None
+            )
             tiles.append(cv2.resize(shown, (tw, th), interpolation=cv2.INTER_AREA))
         tiles += [np.full((th, tw, 3), 255, np.uint8)] * (per_row - len(tiles))
         header = np.full((24, tw * per_row, 3), 255, np.uint8)
@@ -132,7 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--csv", type=Path, help="labels CSV (default: DATA/statefarm/labels.csv)")
     src.add_argument("--folder", type=Path, help="folder with c0 ... c9 class sub-folders")
     p.add_argument("--data", type=Path, default=None, help="data folder (default: $DRIVERCAM_DATA or ../shared/data)")
-    p.add_argument("--subjects", default=None, help="comma-separated drivers to evaluate on (default: the model's held-out drivers; 'all' = every photo)")
+    p.add_argument(
+        "--subjects",
+        default=None,
+        help="comma-separated drivers to evaluate on (default: the model's held-out drivers; 'all' = every photo)",
+    )
     p.add_argument("--limit", type=int, default=0, help="evaluate at most this many photos")
     p.add_argument("--out", type=Path, default=Path("out/eval"))
     p.add_argument("--contact-sheet", action="store_true", help="also draw real frames with their CAMs")
@@ -152,12 +171,20 @@ def main(argv: list[str] | None = None) -> int:
     else:
         samples = read_samples(args.csv or (args.data or default_data_dir()) / "statefarm" / "labels.csv")
         if args.subjects != "all":
-            wanted = set(args.subjects.split(",")) if args.subjects else set(json.loads(clf.metadata.get("heldout_subjects", "[]")))
+            wanted = (
+                set(args.subjects.split(","))
+                if args.subjects
+                else set(json.loads(clf.metadata.get("heldout_subjects", "[]")))
+            )
             if not wanted:
-                raise SystemExit("evaluate: the model names no held-out drivers; pass --subjects p0xx,... or --subjects all")
+                raise SystemExit(
+                    "evaluate: the model names no held-out drivers; pass --subjects p0xx,... or --subjects all"
+                )
             seen = set(json.loads(clf.metadata.get("train_subjects", "[]")))
             if wanted & seen:
-                log.warning("drivers %s were in the training set: this accuracy is not on unseen drivers", sorted(wanted & seen))
+                log.warning(
+                    "drivers %s were in the training set: this accuracy is not on unseen drivers", sorted(wanted & seen)
+                )
             samples = [s for s in samples if s.subject in wanted]
     if args.limit:
         rng = np.random.default_rng(0)
@@ -169,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     preds = np.zeros(len(samples), dtype=np.int64)
     hot_area = np.zeros(len(samples), dtype=np.float64)
     rng = np.random.default_rng(0)
-    sheet_picks = {c: set(rng.permutation(np.flatnonzero(truth == c))[: args.per_class].tolist()) for c in range(len(labels))}
+    sheet_picks = {
+        c: set(rng.permutation(np.flatnonzero(truth == c))[: args.per_class].tolist()) for c in range(len(labels))
+    }
     sheet: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
     for start in tqdm(range(0, len(samples), args.batch_size), desc="evaluate", unit="batch"):
         chunk = samples[start : start + args.batch_size]
@@ -211,9 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"accuracy {result['accuracy']:.4f} on {len(samples)} photos of {len(result['subjects'])} drivers")
     per_subject = result["per_subject_accuracy"]
     print("  per driver: " + ", ".join(f"{k} {v:.3f}" for k, v in per_subject.items()))
-    print(f"  CAM {clf.cam_size[0]}x{clf.cam_size[1]}; mean share of the frame at >= half the peak: {hot_area.mean():.3f}")
+    print(
+        f"  CAM {clf.cam_size[0]}x{clf.cam_size[1]}; mean share of the frame at >= half the peak: {hot_area.mean():.3f}"
+    )
     for i, row in enumerate(per_class):
-        print(f"  c{i} {labels[i]:<22} precision {row['precision']:.3f}  recall {row['recall']:.3f}  n={row['support']}")
+        print(
+            f"  c{i} {labels[i]:<22} precision {row['precision']:.3f}  recall {row['recall']:.3f}  n={row['support']}"
+        )
     print(text, end="")
     if args.contact_sheet:
         cv2.imwrite(str(args.out / "contact_sheet.png"), contact_sheet(sheet, labels))

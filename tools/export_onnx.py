@@ -39,8 +39,8 @@ from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dataset import CLASS_IDS, LABELS, default_data_dir, load_bgr, read_samples, resize  # noqa: E402
-from effnet_lite import IMAGENET_MEAN, IMAGENET_STD, EfficientNetLite0  # noqa: E402
+from dataset import CLASS_IDS, LABELS, default_data_dir, load_bgr, read_samples, resize
+from effnet_lite import IMAGENET_MEAN, IMAGENET_STD, EfficientNetLite0
 
 log = logging.getLogger("export_onnx")
 
@@ -220,7 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--description", default="", help="free text stored in the metadata")
     p.add_argument("--fp16", action="store_true", help="also write OUTPUT-fp16.onnx and measure it against fp32")
-    p.add_argument("--int8", action="store_true", help="also write OUTPUT-int8.onnx (static, calibrated on real photos)")
+    p.add_argument(
+        "--int8", action="store_true", help="also write OUTPUT-int8.onnx (static, calibrated on real photos)"
+    )
     p.add_argument("--calibration-photos", type=int, default=64)
     p.add_argument("--variant-photos", type=int, default=200, help="held-out photos used to measure the variants")
     return p
@@ -254,8 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError:
         args.output.unlink()
         raise
-    log.info("wrote %s (%.1f MB); parity on %d real photos: %s", args.output,
-             args.output.stat().st_size / 1e6, len(photos), parity)
+    log.info(
+        "wrote %s (%.1f MB); parity on %d real photos: %s",
+        args.output,
+        args.output.stat().st_size / 1e6,
+        len(photos),
+        parity,
+    )
     if args.fp16 or args.int8:
         write_variants(args, cfg, data, size)
     return 0

@@ -41,7 +41,9 @@ def to_fp16(src: Path, dst: Path) -> None:
 
     model = onnx.load(str(src))
     # The uint8 -> float preprocessing stays in float32; everything after the cast runs in fp16.
-    half = convert_float_to_float16(model, keep_io_types=True, op_block_list=["Cast", "Gather", "Sub", "Div", "Transpose"])
+    half = convert_float_to_float16(
+        model, keep_io_types=True, op_block_list=["Cast", "Gather", "Sub", "Div", "Transpose"]
+    )
     onnx.save(half, str(dst))
 
 
