@@ -42,7 +42,6 @@ the preset.
 from __future__ import annotations
 
 import dataclasses
-import heapq
 import logging
 import math
 from collections.abc import Sequence
@@ -52,8 +51,9 @@ from typing import Any
 import numpy as np
 
 from drivercam.events import Activity, Episode, Event
+from drivercam.monitoring.activities import Run, joined, merge_runs
 
-__all__ = ["EPISODE_PRESETS", "EpisodeConfig", "EpisodeTracker", "merge_runs"]
+__all__ = ["EPISODE_PRESETS", "EpisodeConfig", "EpisodeTracker"]
 
 logger = logging.getLogger(__name__)
 
@@ -177,19 +177,6 @@ class EpisodeConfig:
 
 
 @dataclass
-class _Run:
-    """Consecutive frames with the same activity class, before merging."""
-
-    class_index: int
-    start_time_s: float
-    frames: int
-    prob_sums: np.ndarray  # (C,) smoothed probabilities summed over the frames
-
-    def copy(self) -> _Run:
-        return _Run(self.class_index, self.start_time_s, self.frames, self.prob_sums.copy())
-
-
-@dataclass
 class _Span:
     """Running statistics of the frames of a candidate or open episode."""
 
@@ -201,7 +188,7 @@ class _Span:
     peak_frame: int = -1
     peak_time_s: float = 0.0
     last_frame: int = -1
-    runs: list[_Run] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
 
     def add(self, time_s: float, frame: int, mass: float, probs: np.ndarray, activity: int) -> None:
         self.frames += 1
@@ -213,100 +200,13 @@ class _Span:
             self.runs[-1].frames += 1
             self.runs[-1].prob_sums += probs
         else:
-            self.runs.append(_Run(activity, time_s, 1, probs.astype(np.float64, copy=True)))
+            self.runs.append(Run(activity, time_s, 1, probs.astype(np.float64, copy=True)))
 
     def merge(self, other: _Span) -> None:
         # The frames of a safe blip join the episode; they cannot hold its peak.
         self.frames += other.frames
         self.mass_sum += other.mass_sum
-        self.runs = _joined(self.runs, other.runs)
-
-
-def _joined(first: list[_Run], second: list[_Run]) -> list[_Run]:
-    """``first`` then ``second`` (copied), the two runs at the seam joined when they share a class."""
-    out = [run.copy() for run in first]
-    for run in second:
-        if out and out[-1].class_index == run.class_index:
-            out[-1].frames += run.frames
-            out[-1].prob_sums += run.prob_sums
-        else:
-            out.append(run.copy())
-    return out
-
-
-def merge_runs(
-    runs: Sequence[tuple[int, float, float]], min_duration_s: float
-) -> list[tuple[int, float, float, list[int]]]:
-    """Merge runs shorter than ``min_duration_s`` into their neighbours (the rule in the module docs).
-
-    Neighbouring runs of the same class count as one. A heap keeps the
-    shortest run at hand, so an hour-long episode with thousands of runs costs
-    milliseconds, not seconds.
-
-    Args:
-        runs: ``(class_index, start_time_s, end_time_s)`` in time order, each
-            starting where the previous one ends.
-        min_duration_s: the shortest run kept on its own.
-
-    Returns:
-        ``(class_index, start_time_s, end_time_s, members)`` in time order,
-        ``members`` being the indices into ``runs`` that each one covers.
-    """
-    cls: list[int] = []
-    start: list[float] = []
-    end: list[float] = []
-    members: list[list[int]] = []
-    for i, (c, a, b) in enumerate(runs):
-        if cls and cls[-1] == c:
-            end[-1] = b
-            members[-1].append(i)
-        else:
-            cls.append(c)
-            start.append(a)
-            end.append(b)
-            members.append([i])
-    n = len(cls)
-    # Survivors keep their index, so index order is time order (the tie-break).
-    prev = list(range(-1, n - 1))
-    nxt = [*range(1, n), -1]
-    alive = [True] * n
-    version = [0] * n
-    heap = [(end[i] - start[i], i, 0) for i in range(n)]
-    heapq.heapify(heap)
-    left = n
-
-    def absorb(into: int, gone: int) -> None:
-        nonlocal left
-        start[into], end[into] = min(start[into], start[gone]), max(end[into], end[gone])
-        members[into] = members[gone] + members[into] if gone < into else members[into] + members[gone]
-        alive[gone] = False
-        left -= 1
-        p, q = prev[gone], nxt[gone]
-        if p != -1:
-            nxt[p] = q
-        if q != -1:
-            prev[q] = p
-
-    while heap and left > 1:
-        duration, k, seen = heapq.heappop(heap)
-        if not alive[k] or seen != version[k]:
-            continue  # a stale entry: the run has grown or gone since
-        if duration + _EPS_S >= min_duration_s:
-            break
-        p, q = prev[k], nxt[k]
-        if p == -1:
-            j = q
-        elif q == -1:
-            j = p
-        else:  # the longer neighbour, the earlier on ties
-            j = p if end[p] - start[p] >= end[q] - start[q] else q
-        other = q if j == p else p  # the run beyond k, now next to j
-        absorb(j, k)
-        if other != -1 and cls[other] == cls[j]:
-            absorb(j, other)
-        version[j] += 1
-        heapq.heappush(heap, (end[j] - start[j], j, version[j]))
-    return [(cls[i], start[i], end[i], members[i]) for i in range(n) if alive[i]]
+        self.runs = joined(self.runs, other.runs)
 
 
 class EpisodeTracker:
@@ -497,7 +397,7 @@ class EpisodeTracker:
         self._open_id = None
         return Event("episode_end", time_s, frame_index, mass, episode)
 
-    def _activity(self, run: _Run, end_s: float) -> Activity:
+    def _activity(self, run: Run, end_s: float) -> Activity:
         c = run.class_index
         return Activity(
             class_index=c,
@@ -509,7 +409,7 @@ class EpisodeTracker:
             mean_confidence=float(run.prob_sums[c] / run.frames),
         )
 
-    def _activities(self, runs: list[_Run], end_s: float) -> tuple[Activity, ...]:
+    def _activities(self, runs: list[Run], end_s: float) -> tuple[Activity, ...]:
         ends = [r.start_time_s for r in runs[1:]] + [max(end_s, runs[-1].start_time_s)]
         merged = merge_runs(
             [(r.class_index, r.start_time_s, e) for r, e in zip(runs, ends)], self.config.min_activity_s
@@ -538,7 +438,7 @@ class EpisodeTracker:
         if not final and self._release is not None:
             # An open episode in a blip: count the blip so far, as it would be if resumed.
             frames += self._release.frames
-            runs = _joined(runs, self._release.runs)
+            runs = joined(runs, self._release.runs)
             mass_sum += self._release.mass_sum
         activities = self._activities(runs, end_s)
         seconds = np.zeros(len(self.labels))
