@@ -310,6 +310,7 @@ def run_fold(k: int, heldout: list[str], table: CacheTable, feats: np.ndarray, a
     }
     write_json(results / f"fold{k}-predictions.json", preds)
     write_json(results / f"fold{k}.json", record)
+    summarise(results, settings["folds"])  # type: ignore[arg-type]  # partial until the last fold
     log.info("fold %d done: accuracy %.4f, grey %.4f, per driver %s", k, record["accuracy"], record["grey_accuracy"],
              {d: round(v, 3) for d, v in record["per_driver_accuracy"].items()})
     return True, result.epochs_run
