@@ -379,6 +379,7 @@ def run_fold(
     }
     write_json(results / f"fold{k}-predictions.json", preds)
     write_json(results / f"fold{k}.json", record)
+    summarise(results, settings["folds"])  # type: ignore[arg-type]  # partial until the last fold
     log.info(
         "fold %d done: accuracy %.4f, grey %.4f, per driver %s",
         k,
