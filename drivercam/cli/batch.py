@@ -19,10 +19,11 @@ from drivercam.batch.work import model_fingerprint
 from drivercam.cli.exits import EXIT_ERROR, EXIT_OK, PROG, interrupted_status
 from drivercam.cli.options import (
     add_episode_arguments,
+    count,
     model_path,
+    number,
     overlay_options,
-    positive_float,
-    positive_int,
+    positive,
     session_from_args,
 )
 from drivercam.cli.progress import format_duration, is_terminal
@@ -55,13 +56,13 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     batch.add_argument(
         "--workers",
-        type=positive_int,
+        type=count("--workers"),
         metavar="N",
         help="worker processes or Ray actors, one ONNX session each (default: one per CPU core)",
     )
     batch.add_argument(
         "--gpus-per-worker",
-        type=float,
+        type=number("--gpus-per-worker", expected="a number of GPUs >= 0, e.g. 1 or 0.25", minimum=0),
         default=0.0,
         metavar="G",
         help="GPUs each Ray worker asks for, e.g. 1 or 0.25 (default: 0)",
@@ -74,13 +75,13 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     batch.add_argument(
         "--sample-fps",
-        type=positive_float,
+        type=positive("--sample-fps", "a frame rate"),
         metavar="F",
         help="run the model on F frames per second of video, holding each result until the next (default: all)",
     )
     batch.add_argument(
         "--chunk-s",
-        type=positive_float,
+        type=positive("--chunk-s", "a number of seconds"),
         default=DEFAULT_CHUNK_S,
         metavar="S",
         help=f"cut videos longer than S seconds into chunks processed in parallel (default: {DEFAULT_CHUNK_S:g})",
@@ -178,9 +179,7 @@ class BatchDisplay:
 
 def make_engine(args: argparse.Namespace, model: Path) -> LocalEngine | RayEngine:
     """The engine ``--engine`` names, with ``--workers`` workers of one ONNX session each."""
-    gpus = float(args.gpus_per_worker)
-    if not math.isfinite(gpus) or gpus < 0:
-        raise ValueError(f"--gpus-per-worker must be a number >= 0, got {args.gpus_per_worker!r}")
+    gpus = float(args.gpus_per_worker)  # checked while parsing
     if args.engine == "ray":
         import_ray()  # says how to install it before anything starts
         config = WorkerConfig(str(model), args.device, args.threads or 1)

@@ -111,28 +111,6 @@ def positive(option: str, what: str = "a number") -> Callable[[str], float]:
     return parse
 
 
-def positive_int(text: str) -> int:
-    """A positive integer, for callers not yet on :func:`count` (a range error here is a usage error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """A positive number, for callers not yet on :func:`positive` (a range error here is a usage error)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
 def common_options() -> argparse.ArgumentParser:
     """The model, overlay and verbosity options of ``live``, ``annotate`` and ``info``."""
     common = argparse.ArgumentParser(add_help=False)

@@ -81,5 +81,9 @@ def test_bad_options_fail_before_any_work(
     assert "--address is for --engine ray" in capsys.readouterr().err
     assert main([*base, "--smooth", "-1"]) == 1
     assert "--smooth must be" in capsys.readouterr().err
-    assert main([*base, "--chunk-s", "0"]) == 2  # argparse: not a positive number
+    # Out of range: exit 1 naming the option, as in every subcommand; not a number: a usage error.
+    for option, value in (("--chunk-s", "0"), ("--workers", "0"), ("--sample-fps", "-1"), ("--gpus-per-worker", "-1")):
+        assert main([*base, option, value]) == 1
+        assert f"drivercam: error: {option} must be" in capsys.readouterr().err
+    assert main([*base, "--workers", "two"]) == 2
     assert not (tmp_path / "out").exists()
