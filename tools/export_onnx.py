@@ -31,6 +31,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -228,6 +229,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def crossval_metadata(cfg: dict[str, Any]) -> dict[str, str]:
+    """Metadata entries that state the cross-validated accuracy a model trained by ``crossval.py --final`` carries.
+
+    A model trained on every driver has no held-out accuracy of its own; its
+    expected accuracy on a new driver is the cross-validation's, which
+    ``crossval.py --final`` stores in the checkpoint's ``crossval`` block.
+    """
+    block = cfg.get("crossval")
+    if not block:
+        return {}
+    worst = block.get("worst_driver") or {}
+    return {
+        "all_drivers_used": "true" if not cfg.get("heldout_subjects") else "false",
+        "crossval_accuracy_mean": str(block.get("accuracy_mean", "")),
+        "crossval_accuracy_range": f"{block.get('accuracy_min', '')}-{block.get('accuracy_max', '')}",
+        "crossval_grey_accuracy_mean": str(block.get("grey_accuracy_mean", "")),
+        "crossval_worst_driver": json.dumps(worst, sort_keys=True),
+        "crossval_complete": str(bool(block.get("complete"))).lower(),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -248,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         "license": "weights: non-commercial research use (training data terms); code: Apache-2.0",
         "description": args.description,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **crossval_metadata(cfg),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     export(net, args.output, input_size=size, stride=cfg["output_stride"], metadata=metadata, opset=args.opset)

@@ -95,6 +95,22 @@ def test_export_writes_contract_metadata(tmp_path: Path) -> None:
     assert json.loads(meta["normalization"])["applied"] == "in_graph"
 
 
+def test_a_model_trained_on_every_driver_states_the_cross_validated_accuracy() -> None:
+    block = {
+        "accuracy_mean": 0.9,
+        "accuracy_min": 0.85,
+        "accuracy_max": 0.95,
+        "grey_accuracy_mean": 0.88,
+        "worst_driver": {"driver": "p064", "accuracy": 0.8},
+        "complete": True,
+    }
+    meta = export_onnx.crossval_metadata({"heldout_subjects": [], "crossval": block})
+    assert meta["all_drivers_used"] == "true" and meta["crossval_complete"] == "true"
+    assert meta["crossval_accuracy_mean"] == "0.9" and meta["crossval_accuracy_range"] == "0.85-0.95"
+    assert json.loads(meta["crossval_worst_driver"]) == {"accuracy": 0.8, "driver": "p064"}
+    assert export_onnx.crossval_metadata({"heldout_subjects": ["p014"]}) == {}
+
+
 def test_runtime_reads_exported_model(tmp_path: Path) -> None:
     model_mod = pytest.importorskip("drivercam.model")
     _, path = _exported(tmp_path)
