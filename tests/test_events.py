@@ -9,7 +9,7 @@ import pytest
 from support.tiny_models import SHORT_LABELS
 
 from drivercam.events import Activity, Episode, activity_durations, class_durations
-from drivercam.monitoring.episodes import EpisodeConfig
+from drivercam.monitoring.episode_config import EpisodeConfig
 
 LABELS = SHORT_LABELS
 EU_HIGH = EpisodeConfig.from_preset("eu-high-speed")

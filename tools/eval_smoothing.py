@@ -46,7 +46,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from drivercam.events import Episode
-from drivercam.monitoring.episodes import EpisodeConfig, EpisodeTracker
+from drivercam.monitoring.episode_config import EpisodeConfig
+from drivercam.monitoring.episodes import EpisodeTracker
 from drivercam.monitoring.smoothing import ProbabilitySmoother
 
 log = logging.getLogger("eval_smoothing")

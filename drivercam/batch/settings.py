@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivercam.monitoring.episodes import EpisodeConfig
+from drivercam.monitoring.episode_config import EpisodeConfig
 from drivercam.monitoring.session import RunSession
 from drivercam.monitoring.smoothing import DEFAULT_CAM_TAU_S, DEFAULT_PROBS_TAU_S
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from drivercam.errors import DrivercamError
 from drivercam.model.classes import resolve_class
-from drivercam.monitoring.episodes import EPISODE_PRESETS, EpisodeConfig
+from drivercam.monitoring.episode_config import EPISODE_PRESETS, EpisodeConfig
 from drivercam.monitoring.session import RunSession
 from drivercam.monitoring.smoothing import DEFAULT_CAM_TAU_S, DEFAULT_PROBS_TAU_S
 from drivercam.render.heatmap import HEATMAP_STYLES

@@ -19,7 +19,8 @@ import numpy as np
 from drivercam.errors import SinkError
 from drivercam.events import Episode, Event
 from drivercam.monitoring.alert_command import AlertCommand
-from drivercam.monitoring.episodes import EpisodeConfig, EpisodeTracker
+from drivercam.monitoring.episode_config import EpisodeConfig
+from drivercam.monitoring.episodes import EpisodeTracker
 from drivercam.monitoring.smoothing import (
     DEFAULT_CAM_TAU_S,
     DEFAULT_PROBS_TAU_S,

@@ -15,7 +15,7 @@ from support.tiny_models import SHORT_LABELS
 
 from drivercam.events import Event
 from drivercam.monitoring.alert_command import AlertCommand
-from drivercam.monitoring.episodes import EpisodeConfig
+from drivercam.monitoring.episode_config import EpisodeConfig
 
 LABELS = SHORT_LABELS
 EU_HIGH = EpisodeConfig.from_preset("eu-high-speed")

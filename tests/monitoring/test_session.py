@@ -14,7 +14,7 @@ from support.report_pages import Collector
 from support.tiny_models import SHORT_LABELS
 
 from drivercam.cli.options import OptionError, add_episode_arguments, session_from_args
-from drivercam.monitoring.episodes import EpisodeConfig
+from drivercam.monitoring.episode_config import EpisodeConfig
 from drivercam.monitoring.session import RunSession
 from drivercam.render.alert import draw_alert
 from drivercam.types import Frame, Prediction, Result

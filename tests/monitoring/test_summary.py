@@ -6,7 +6,7 @@ import numpy as np
 from support.episode_signals import probs, run
 from support.tiny_models import SHORT_LABELS
 
-from drivercam.monitoring.episodes import EpisodeConfig
+from drivercam.monitoring.episode_config import EpisodeConfig
 from drivercam.monitoring.summary import summarize
 
 LABELS = SHORT_LABELS

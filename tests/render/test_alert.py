@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from support.tiny_models import SHORT_LABELS
 
-from drivercam.monitoring.episodes import EpisodeConfig
+from drivercam.monitoring.episode_config import EpisodeConfig
 
 LABELS = SHORT_LABELS
 EU_HIGH = EpisodeConfig.from_preset("eu-high-speed")

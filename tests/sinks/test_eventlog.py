@@ -12,7 +12,8 @@ import pytest
 from support.episode_signals import between, probs, run
 from support.tiny_models import SHORT_LABELS
 
-from drivercam.monitoring.episodes import EpisodeConfig, EpisodeTracker
+from drivercam.monitoring.episode_config import EpisodeConfig
+from drivercam.monitoring.episodes import EpisodeTracker
 from drivercam.sinks.eventlog import EventLog, read_event_log
 
 LABELS = SHORT_LABELS

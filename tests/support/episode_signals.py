@@ -7,7 +7,8 @@ from collections.abc import Callable
 import numpy as np
 
 from drivercam.events import Event
-from drivercam.monitoring.episodes import EpisodeConfig, EpisodeTracker
+from drivercam.monitoring.episode_config import EpisodeConfig
+from drivercam.monitoring.episodes import EpisodeTracker
 from drivercam.monitoring.smoothing import ProbabilitySmoother
 from support.tiny_models import SHORT_LABELS
 

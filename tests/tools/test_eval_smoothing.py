@@ -11,7 +11,7 @@ from support import REPO_ROOT
 from support.tiny_models import SHORT_LABELS
 
 from drivercam.events import Episode
-from drivercam.monitoring.episodes import EpisodeConfig
+from drivercam.monitoring.episode_config import EpisodeConfig
 
 LABELS = SHORT_LABELS
 EU_HIGH = EpisodeConfig.from_preset("eu-high-speed")
