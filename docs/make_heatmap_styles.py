@@ -22,20 +22,11 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from dataset import LABELS  # the training tools' class labels, the bundled model's order
+
 from drivercam.render.overlay import OverlayOptions, render_overlay
 
-LABELS = (
-    "safe driving",
-    "texting - right hand",
-    "phone - right hand",
-    "texting - left hand",
-    "phone - left hand",
-    "operating the radio",
-    "drinking",
-    "reaching behind",
-    "hair and makeup",
-    "talking to passenger",
-)
 PHONE = 2
 
 

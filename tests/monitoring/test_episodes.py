@@ -12,9 +12,6 @@ from drivercam.events import Event
 from drivercam.monitoring.episode_config import EpisodeConfig
 from drivercam.monitoring.episodes import EpisodeTracker
 
-EU_HIGH = EpisodeConfig.from_preset("eu-high-speed")
-
-
 # Hand-computed timings below use round numbers: warning at 3.5 s (the presets
 # alert 0.5 s earlier, see test_config_presets_overrides_and_validation).
 
