@@ -220,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtol-cams", type=float, default=1e-3)
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--description", default="", help="free text stored in the metadata")
+    p.add_argument(
+        "--c0-bias",
+        type=float,
+        default=None,
+        help="added to the safe-driving logit (default: the checkpoint's c0_bias, chosen by crossval.py; else 0)",
+    )
     p.add_argument("--fp16", action="store_true", help="also write OUTPUT-fp16.onnx and measure it against fp32")
     p.add_argument(
         "--int8", action="store_true", help="also write OUTPUT-int8.onnx (static, calibrated on real photos)"
@@ -250,10 +256,22 @@ def crossval_metadata(cfg: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def apply_c0_bias(net: nn.Module, bias: float) -> None:
+    """Add ``bias`` to the classifier's safe-driving logit: a decision rule chosen on held-out predictions.
+
+    Only the scores move; the CAMs are the linear weights applied to the
+    feature maps and do not contain the bias.
+    """
+    with torch.no_grad():
+        net._fc.bias[0] += bias
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     net, cfg = load_network(args.checkpoint)
+    c0_bias = float(cfg.get("c0_bias", 0.0) if args.c0_bias is None else args.c0_bias)
+    apply_c0_bias(net, c0_bias)
     size = tuple(cfg["input_size"])
     data = args.data or default_data_dir()
     photos, _ = real_photos(data, cfg.get("heldout_subjects"), args.parity_photos, size)
@@ -270,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         "license": "weights: non-commercial research use (training data terms); code: Apache-2.0",
         "description": args.description,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "c0_bias": str(c0_bias),
         **crossval_metadata(cfg),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

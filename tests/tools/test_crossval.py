@@ -270,3 +270,30 @@ def test_final_model_trains_on_every_driver_and_exports(data_dir: Path, tmp_path
     net, cfg = export_onnx.load_network(out / "final" / "model.pt")
     assert len(cfg["train_subjects"]) == 20 and cfg["heldout_subjects"] == []
     assert net._fc.out_features == 10
+
+
+def test_c0_bias_trades_safe_driving_recall_for_talking_and_is_chosen_near_the_best_accuracy() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 40)
+    logits = rng.normal(0, 1, (400, 10))
+    logits[np.arange(400), labels] += 2.0
+    logits[labels == 0, 9] += 1.5  # safe driving mistaken for talking to the passenger
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    drivers = [f"p{i % 4}" for i in range(400)]
+    table = crossval.c0_bias_table(probs, probs, labels, drivers)
+    assert [row["bias"] for row in table] == list(crossval.C0_BIASES)
+    safe = [row["safe_driving_recall"] for row in table]
+    talking = [row["talking_recall"] for row in table]
+    assert safe == sorted(safe) and safe[-1] > safe[0]
+    assert talking == sorted(talking, reverse=True)
+    assert table[0]["accuracy"] == pytest.approx(float((probs.argmax(1) == labels).mean()))
+    chosen = crossval.choose_c0_bias(table)
+    best = max(row["accuracy"] for row in table)
+    row = next(r for r in table if r["bias"] == chosen)
+    assert row["accuracy"] >= best - crossval.C0_BIAS_TOLERANCE
+    assert all(
+        r["safe_driving_recall"] <= row["safe_driving_recall"]
+        for r in table
+        if r["accuracy"] >= best - crossval.C0_BIAS_TOLERANCE
+    )
+    assert crossval.choose_c0_bias(table, tolerance=0.0) in [r["bias"] for r in table if r["accuracy"] == best]

@@ -119,3 +119,20 @@ def test_runtime_reads_exported_model(tmp_path: Path) -> None:
     assert tuple(clf.input_size) == (64, 96)
     probs, cams = clf([np.zeros((240, 320, 3), np.uint8)])
     assert probs.shape == (1, 10) and cams.shape == (1, 10, 4, 6)
+
+
+def test_c0_bias_moves_the_safe_driving_score_and_leaves_the_cams(tmp_path: Path) -> None:
+    net, path = _exported(tmp_path)
+    frames = _frames(3)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    probs, cams = sess.run(["probs", "cams"], {"images": frames})
+    export_onnx.apply_c0_bias(net, 1.5)
+    biased_path = tmp_path / "biased.onnx"
+    export_onnx.export(net, biased_path, input_size=(64, 96), stride=16, metadata={})
+    biased = ort.InferenceSession(str(biased_path), providers=["CPUExecutionProvider"])
+    b_probs, b_cams = biased.run(["probs", "cams"], {"images": frames})
+    np.testing.assert_array_equal(b_cams, cams)
+    # log p'_c - log p_c is +1.5 - log Z for c0 and -log Z for every other class.
+    shift = np.log(b_probs) - np.log(probs)
+    np.testing.assert_allclose(shift[:, 0] - shift[:, 1:].mean(1), 1.5, atol=1e-4)
+    np.testing.assert_allclose(shift[:, 1:], shift[:, 1:2].repeat(9, axis=1), atol=1e-4)
