@@ -107,15 +107,15 @@ def markdown(name: str, report: dict) -> str:
         f"safe-driving bias {report['c0_bias']} in every variant.",
         "",
         "| variant | accuracy % (fp32) | accuracy % (variant) | change, points | top-1 agreement % "
-        "| CAM correlation (mean) | largest probability difference | ms per frame fp32 / variant (CPU) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| CAM correlation (mean) | largest probability difference |",
+        "|---|---|---|---|---|---|---|",
     ]
     for v in VARIANTS:
         r = report["pooled"][v]
         lines.append(
             f"| {v} | {100 * r['accuracy_fp32']:.1f} | {100 * r['accuracy_variant']:.1f} | "
             f"{r['accuracy_change_points']:+.2f} | {100 * r['top1_agreement']:.1f} | {r['cam_correlation_mean']:.4f} | "
-            f"{r['max_prob_difference']:.3f} | {r['ms_per_frame_fp32_cpu']:.1f} / {r['ms_per_frame_variant_cpu']:.1f} |"
+            f"{r['max_prob_difference']:.3f} |"
         )
     lines += ["", "| fold | photos | int8 accuracy change, points | fp16 accuracy change, points |"]
     lines += ["|---|---|---|---|"]
@@ -123,7 +123,7 @@ def markdown(name: str, report: dict) -> str:
         i8 = 100 * (f["int8"]["accuracy_variant"] - f["int8"]["accuracy_fp32"])
         f16 = 100 * (f["fp16"]["accuracy_variant"] - f["fp16"]["accuracy_fp32"])
         lines.append(f"| {k} | {f['photos']} | {i8:+.2f} | {f16:+.2f} |")
-    lines.append("")
+    lines += ["", "Speed is not compared here (`drivercam bench --model A --model B` does, side by side).", ""]
     return "\n".join(lines)
 
 

@@ -6,7 +6,9 @@
 - int8: static quantisation (QDQ, per-channel weights) calibrated on real photos
   of training drivers. The last 1x1 convolution that computes the CAMs and the
   classifier stay in float, so the CAM remains ``W f`` of the (dequantised)
-  feature maps.
+  feature maps. So does the stem, the first convolution, which sees the
+  normalised pixels: quantising it cost 2.2 points of held-out accuracy on one
+  cross-validation fold (778 photos), keeping it in float 0.6.
 
 Each variant is compared with fp32 on held-out photos: top-1 agreement, accuracy,
 largest probability difference, and CAM agreement (mean Pearson correlation of the
@@ -34,6 +36,11 @@ def cams_node_names(model: onnx.ModelProto) -> list[str]:
             if node.op_type == "Softmax":
                 names.append(producers[node.input[0]].name)
     return names
+
+
+def stem_node_name(model: onnx.ModelProto) -> str:
+    """Name of the first convolution of the graph (the stem, fed by the normalised image)."""
+    return next(node.name for node in model.graph.node if node.op_type == "Conv")
 
 
 def to_fp16(src: Path, dst: Path) -> None:
@@ -73,7 +80,7 @@ def to_int8(src: Path, dst: Path, calibration: np.ndarray) -> None:
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
         op_types_to_quantize=["Conv"],
-        nodes_to_exclude=cams_node_names(model),
+        nodes_to_exclude=[stem_node_name(model), *cams_node_names(model)],
     )
     # quantize_static drops nothing we need, but keep the metadata explicitly.
     out = onnx.load(str(dst))

@@ -69,3 +69,15 @@ def test_variants_are_measured_on_every_photo_of_each_folds_heldout_drivers_and_
     stamp = (out / "fold1" / "fold.onnx").stat().st_mtime_ns
     assert crossval_variants.main(argv) == 0
     assert (out / "fold1" / "fold.onnx").stat().st_mtime_ns == stamp
+    # int8 keeps the stem and the CAM convolution in float; the convolutions between are quantised.
+    import onnx
+
+    model = onnx.load(str(out / "fold1" / "fold-int8.onnx"))
+    producers = {o: n for n in model.graph.node for o in n.output}
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+
+    def quantised(node: onnx.NodeProto) -> bool:
+        return any(i in producers and producers[i].op_type == "DequantizeLinear" for i in node.input)
+
+    assert not quantised(convs[0]) and not quantised(next(n for n in convs if "cams" in n.output))
+    assert sum(map(quantised, convs)) == len(convs) - 2
