@@ -297,3 +297,43 @@ def test_c0_bias_trades_safe_driving_recall_for_talking_and_is_chosen_near_the_b
         if r["accuracy"] >= best - crossval.C0_BIAS_TOLERANCE
     )
     assert crossval.choose_c0_bias(table, tolerance=0.0) in [r["bias"] for r in table if r["accuracy"] == best]
+
+
+def test_biased_summary_with_no_bias_is_the_plain_summary(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    folds = [["pa", "pb"], ["pc", "pd"]]
+    for k, drivers in enumerate(folds, 1):
+        photos = []
+        for i in range(60):
+            probs = rng.dirichlet(np.ones(10)).round(4).tolist()
+            photos.append(
+                {"label": i % 10, "subject": drivers[i % 2], "probs": probs, "grey_probs": probs, "path": f"{k}/{i}"}
+            )
+        labels = np.array([p["label"] for p in photos])
+        metrics = crossval.fold_metrics(
+            np.array([p["probs"] for p in photos]),
+            np.array([p["grey_probs"] for p in photos]),
+            labels,
+            [p["subject"] for p in photos],
+        )
+        (tmp_path / f"fold{k}.json").write_text(
+            json.dumps(
+                {"fold": k, "heldout_drivers": drivers, "train_time_s": 1.0, "settings": {"name": "t"}, **metrics}
+            )
+        )
+        (tmp_path / f"fold{k}-predictions.json").write_text(json.dumps({"fold": k, "photos": photos}))
+    summary = crossval.summarise(tmp_path, folds)
+    plain = crossval.biased_summary(tmp_path, folds, 0.0)
+    for key in (
+        "accuracy_mean",
+        "accuracy_min",
+        "per_driver_accuracy",
+        "worst_driver",
+        "per_class_recall",
+        "confusion",
+    ):
+        assert plain[key] == summary[key]
+    biased = crossval.biased_summary(tmp_path, folds, 3.0)
+    assert biased["per_class_recall"]["c0"] >= plain["per_class_recall"]["c0"]
+    assert summary["with_chosen_c0_bias"]["c0_bias"] == summary["chosen_c0_bias"]
+    assert "With the chosen bias" in (tmp_path / "summary.md").read_text()
