@@ -456,6 +456,7 @@ def summarise(results: Path, folds: list[list[str]]) -> dict[str, object]:
     summary["c0_bias_table"] = table
     summary["chosen_c0_bias"] = choose_c0_bias(table)
     summary["with_chosen_c0_bias"] = biased_summary(results, folds, summary["chosen_c0_bias"])
+    write_confusion(results, np.array(summary["with_chosen_c0_bias"]["confusion"]))
     write_json(results / "summary.json", summary)
     (results / "summary.md").write_text(summary_markdown(summary, done))
     return summary
@@ -557,6 +558,15 @@ def biased_summary(results: Path, folds: list[list[str]], bias: float) -> dict[s
         ],
         "confusion": cm.tolist(),
     }
+
+
+def write_confusion(results: Path, cm: np.ndarray) -> None:
+    """``confusion.txt`` and ``confusion.png``: every held-out photo of every fold, with the chosen bias."""
+    import cv2
+    from evaluate import confusion_png, confusion_text
+
+    (results / "confusion.txt").write_text(confusion_text(cm, list(CLASS_IDS)))
+    cv2.imwrite(str(results / "confusion.png"), confusion_png(cm, list(LABELS)))
 
 
 def choose_c0_bias(table: list[dict[str, float]], tolerance: float = C0_BIAS_TOLERANCE) -> float:

@@ -337,3 +337,5 @@ def test_biased_summary_with_no_bias_is_the_plain_summary(tmp_path: Path) -> Non
     assert biased["per_class_recall"]["c0"] >= plain["per_class_recall"]["c0"]
     assert summary["with_chosen_c0_bias"]["c0_bias"] == summary["chosen_c0_bias"]
     assert "With the chosen bias" in (tmp_path / "summary.md").read_text()
+    assert (tmp_path / "confusion.png").is_file()
+    assert (tmp_path / "confusion.txt").read_text().count("\n") == 11
