@@ -249,6 +249,17 @@ class PreparingClassifier(Classifier, Protocol):
 
 
 @runtime_checkable
+class FramePreparingClassifier(PreparingClassifier, Protocol):
+    """A preparing classifier that makes a model input from a whole :class:`Frame`.
+
+    ``prepare_frame`` may use the frame's I420 picture instead of its BGR
+    image (no full-size BGR conversion); the pipeline prefers it to ``prepare``.
+    """
+
+    def prepare_frame(self, frame: Frame) -> np.ndarray: ...
+
+
+@runtime_checkable
 class FrameSource(Protocol):
     """A source of frames. ``read`` returns None at the end of the stream.
 

@@ -99,9 +99,9 @@ def run_model(model_path: Path, video: Path, batch: int) -> tuple[np.ndarray, np
             frame = source.read()
             if frame is not None:
                 times.append(frame.time_s)
-                pending.append(frame.image)
+                pending.append(classifier.prepare_frame(frame))  # the model input annotate and batch give it
             if pending and (frame is None or len(pending) == batch):
-                p, _ = classifier(pending)
+                p, _ = classifier.run_batch(np.stack(pending))
                 probs.append(np.asarray(p, dtype=np.float32))
                 pending = []
             if frame is None:

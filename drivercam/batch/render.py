@@ -63,7 +63,7 @@ def render_video(classifier: OnnxClassifier, task: RenderTask, host: str) -> Chu
             spent = 0.0
             if mask[i] or held is None:
                 started = time.perf_counter()
-                p, c = classifier([frame.image])
+                p, c = classifier.run_batch(classifier.prepare_frame(frame)[None])
                 spent = 1000.0 * (time.perf_counter() - started)
                 held = (p[0], c[0])
             probs[i], millis[i] = held[0], spent
