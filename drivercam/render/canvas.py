@@ -15,6 +15,8 @@ conversions are OpenCV's BT.601 limited-range ones (``COLOR_YUV2BGR_I420`` and
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 
@@ -66,7 +68,7 @@ class YuvCanvas(Canvas):
         self._picture = picture
         self._planes = picture.planes()
         h, w = picture.height, picture.width
-        self.image = np.empty((h, w, 3), np.uint8)
+        self.image = _scratch.take((h, w, 3))
         self._done = np.zeros((h // 2, w // 2), bool)  # one flag per 2x2 block
         self._blocks: list[tuple[int, int, int, int]] = []  # converted rectangles, in 2x2 blocks, disjoint
 
@@ -112,7 +114,34 @@ class YuvCanvas(Canvas):
             y[y0:y1, x0:x1] = flat[: h * w].reshape(h, w)
             u[by0:by1, bx0:bx1] = flat[h * w : h * w * 5 // 4].reshape(h // 2, w // 2)
             v[by0:by1, bx0:bx1] = flat[h * w * 5 // 4 :].reshape(h // 2, w // 2)
+        _scratch.give_back(self.image)
+        self.image = np.empty((0, 0, 3), np.uint8)  # finished: nothing more to draw
         return out
+
+
+class _Scratch(threading.local):
+    """One reusable BGR buffer per thread for :class:`YuvCanvas`.
+
+    A fresh 640x480 BGR array each frame costs page faults on first touch
+    (glibc maps large blocks anew); reusing one does not. A canvas takes the
+    buffer and gives it back on ``finish``; one made meanwhile (or never
+    finished) gets an array of its own.
+    """
+
+    def __init__(self) -> None:
+        self.free: np.ndarray | None = None
+
+    def take(self, shape: tuple[int, int, int]) -> np.ndarray:
+        buffer, self.free = self.free, None
+        if buffer is None or buffer.shape != shape:
+            buffer = np.empty(shape, np.uint8)
+        return buffer
+
+    def give_back(self, buffer: np.ndarray) -> None:
+        self.free = buffer
+
+
+_scratch = _Scratch()
 
 
 def canvas_for(picture: Picture, *, copy: bool = True) -> Canvas:
