@@ -114,11 +114,13 @@ class Preprocessor:
             av.VideoFrame.from_ndarray(picture.data, format="yuv420p"),
             self.width,
             self.height,
-            "rgb24" if self.color_order == "RGB" else "bgr24",
+            "bgr24",  # swscale's rgb24 writer rounds apart from its bgr24 one; swap below instead
             interpolation="AREA" if shrinking else "BILINEAR",
             threads=1,  # swscale's own threads cost more CPU than they save at this size
         )
         out: np.ndarray = resized.to_ndarray()
+        if self.color_order == "RGB":
+            cv2.cvtColor(out, cv2.COLOR_BGR2RGB, dst=out)
         return out
 
     def frame(self, frame: Frame) -> np.ndarray:
