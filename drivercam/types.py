@@ -166,6 +166,10 @@ class Frame:
         yuv = values.pop("yuv")
         return Frame(**values, yuv=yuv)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickling and copying rebuild through __init__ (assignment is refused).
+        return (_frame, (self.index, self._image, self.time_s, self.source, self.captured_at, self.yuv))
+
     def __setattr__(self, name: str, value: object) -> None:
         raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
 
@@ -179,6 +183,12 @@ class Frame:
             f"Frame(index={self.index}, {w}x{h} {kind}, time_s={self.time_s!r}, source={self.source!r}, "
             f"captured_at={self.captured_at!r})"
         )
+
+
+def _frame(
+    index: int, image: np.ndarray | None, time_s: float, source: str | None, captured_at: float, yuv: I420 | None
+) -> Frame:
+    return Frame(index, image, time_s, source, captured_at, yuv=yuv)
 
 
 @dataclass(frozen=True)

@@ -151,3 +151,15 @@ def test_as_bgr_and_i420_checks() -> None:
         I420(np.zeros((5, 6), np.uint8))
     with pytest.raises(ValueError):
         Frame(0, None, 0.0)
+
+
+def test_frames_pickle_and_copy_with_their_picture(clip_frames: list[Frame]) -> None:
+    import copy
+    import pickle
+
+    frame = clip_frames[2]
+    for clone in (pickle.loads(pickle.dumps(frame)), copy.deepcopy(frame), copy.copy(frame)):
+        assert clone.index == frame.index and clone.time_s == frame.time_s
+        assert clone.yuv is not None and frame.yuv is not None
+        np.testing.assert_array_equal(clone.yuv.data, frame.yuv.data)
+        np.testing.assert_array_equal(clone.image, frame.image)
