@@ -49,7 +49,7 @@ def ready_tensors(clip: Path, model: Path, count: int) -> np.ndarray:
     source = VideoFileSource(clip)
     out = []
     while len(out) < count and (frame := source.read()) is not None:
-        out.append(classifier.prepare(frame.image))
+        out.append(classifier.prepare_frame(frame))
     source.close()
     return np.stack(out)
 

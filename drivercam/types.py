@@ -2,34 +2,193 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 
-@dataclass(frozen=True)
+class I420:
+    """A picture as planar YUV 4:2:0 (I420), the layout H.264 decoders and encoders use.
+
+    ``data`` is one C-contiguous uint8 array of shape ``(height * 3 // 2, width)``:
+    the Y plane (``height`` rows), then the U and V planes of ``height // 2``
+    rows of ``width // 2`` each, packed back to back (OpenCV's
+    ``COLOR_YUV2BGR_I420`` layout). Width and height are even. Colours are
+    BT.601 limited range, as FFmpeg converts untagged SD video.
+
+    Pictures stay in this form from the decoder to the encoder; only what is
+    drawn on is converted to BGR and back (:mod:`drivercam.render.yuv`).
+    """
+
+    __slots__ = ("data", "height", "width")
+
+    def __init__(self, data: np.ndarray) -> None:
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2:
+            raise ValueError(f"I420 data must be a 2-D uint8 array, got {getattr(data, 'dtype', type(data))}")
+        rows, width = data.shape
+        if rows % 3 or width % 2 or (2 * rows // 3) % 2 or not rows:
+            raise ValueError(f"I420 data must have (height * 3 / 2, width) rows with even sizes, got {data.shape}")
+        self.data = np.ascontiguousarray(data)
+        self.height = 2 * rows // 3
+        self.width = width
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(height, width, 3)``: the shape of the same picture in BGR."""
+        return self.height, self.width, 3
+
+    def planes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Views of the Y (H, W), U and V (H/2, W/2) planes; writing to them writes the picture."""
+        h, w = self.height, self.width
+        flat = self.data.reshape(-1)
+        y = flat[: h * w].reshape(h, w)
+        u = flat[h * w : h * w * 5 // 4].reshape(h // 2, w // 2)
+        v = flat[h * w * 5 // 4 :].reshape(h // 2, w // 2)
+        return y, u, v
+
+    def copy(self) -> I420:
+        return I420(self.data.copy())
+
+    def to_bgr(self) -> np.ndarray:
+        """The whole picture as BGR uint8 (H, W, 3), converted as FFmpeg converts it (swscale)."""
+        import av
+
+        frame = av.VideoFrame.from_ndarray(self.data, format="yuv420p")
+        image: np.ndarray = frame.to_ndarray(format="bgr24")
+        return image
+
+    def __repr__(self) -> str:
+        return f"I420({self.width}x{self.height})"
+
+
+Picture = np.ndarray | I420
+"""A rendered frame: BGR uint8 (H, W, 3), or :class:`I420` when the frame came from a video decoder."""
+
+
+def as_bgr(picture: Picture) -> np.ndarray:
+    """``picture`` as BGR uint8 (H, W, 3) (converted when it is :class:`I420`)."""
+    return picture.to_bgr() if isinstance(picture, I420) else picture
+
+
 class Frame:
     """One decoded frame.
 
     Attributes:
         index: 0-based position in the source (counts dropped frames too).
-        image: BGR uint8 array of shape (H, W, 3), as OpenCV delivers it.
+        image: BGR uint8 array of shape (H, W, 3), as OpenCV delivers it. For a
+            frame decoded from video (``yuv`` set) it is converted on first use.
         time_s: presentation time in seconds from the start of the source.
         source: where the frame came from (image path for folders), if known.
         captured_at: ``time.monotonic()`` when the frame was read, for latency.
+        yuv: the decoder's own picture (:class:`I420`), when the source kept it:
+            the renderer then draws on it and the encoder takes it as it is,
+            with no full-frame conversion to BGR and back. None for cameras and images.
+
+    Frames are immutable (as far as Python lets them be): sources build them,
+    every later stage only reads them.
     """
 
-    index: int
-    image: np.ndarray
-    time_s: float
-    source: str | None = None
-    captured_at: float = 0.0
+    __slots__ = ("_image", "captured_at", "index", "source", "time_s", "yuv")
 
-    def __post_init__(self) -> None:
-        if self.image.ndim != 3 or self.image.shape[2] != 3 or self.image.dtype != np.uint8:
-            raise ValueError(f"frame image must be uint8 (H, W, 3) BGR, got {self.image.dtype} {self.image.shape}")
+    _image: np.ndarray | None
+    index: int
+    time_s: float
+    source: str | None
+    captured_at: float
+    yuv: I420 | None
+
+    def __init__(
+        self,
+        index: int,
+        image: np.ndarray | None,
+        time_s: float,
+        source: str | None = None,
+        captured_at: float = 0.0,
+        *,
+        yuv: I420 | None = None,
+    ) -> None:
+        if image is None:
+            if yuv is None:
+                raise ValueError("a frame needs its BGR image or its I420 picture (yuv)")
+        elif image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"frame image must be uint8 (H, W, 3) BGR, got {image.dtype} {image.shape}")
+        if yuv is not None and not isinstance(yuv, I420):
+            raise TypeError(f"yuv must be an I420 picture or None, got {type(yuv).__name__}")
+        setter = object.__setattr__
+        setter(self, "index", index)
+        setter(self, "_image", image)
+        setter(self, "time_s", time_s)
+        setter(self, "source", source)
+        setter(self, "captured_at", captured_at)
+        setter(self, "yuv", yuv)
+
+    @property
+    def image(self) -> np.ndarray:
+        """The frame as BGR uint8 (H, W, 3); converted from ``yuv`` (once) when the source kept only that."""
+        image: np.ndarray | None = self._image
+        if image is None:
+            assert self.yuv is not None
+            image = self.yuv.to_bgr()
+            object.__setattr__(self, "_image", image)  # a race only converts twice, to the same picture
+        return image
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(height, width, 3)``, known without converting anything."""
+        if self._image is not None:
+            h, w = self._image.shape[:2]
+            return h, w, 3
+        assert self.yuv is not None
+        return self.yuv.shape
+
+    @property
+    def picture(self) -> Picture:
+        """What the renderer draws on: ``yuv`` when the source kept it, else ``image``."""
+        return self.yuv if self.yuv is not None else self.image
+
+    def replace(self, **changes: Any) -> Frame:
+        """A copy with some attributes changed (``captured_at=...``); the pictures are shared, not copied."""
+        values: dict[str, Any] = {
+            "index": self.index,
+            "image": self._image,
+            "time_s": self.time_s,
+            "source": self.source,
+            "captured_at": self.captured_at,
+            "yuv": self.yuv,
+        }
+        unknown = set(changes) - set(values)
+        if unknown:
+            raise TypeError(f"Frame has no attribute(s) {', '.join(sorted(unknown))}")
+        values.update(changes)
+        yuv = values.pop("yuv")
+        return Frame(**values, yuv=yuv)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickling and copying rebuild through __init__ (assignment is refused).
+        return (_frame, (self.index, self._image, self.time_s, self.source, self.captured_at, self.yuv))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __repr__(self) -> str:
+        h, w, _ = self.shape
+        kind = "I420" if self.yuv is not None else "BGR"
+        return (
+            f"Frame(index={self.index}, {w}x{h} {kind}, time_s={self.time_s!r}, source={self.source!r}, "
+            f"captured_at={self.captured_at!r})"
+        )
+
+
+def _frame(
+    index: int, image: np.ndarray | None, time_s: float, source: str | None, captured_at: float, yuv: I420 | None
+) -> Frame:
+    return Frame(index, image, time_s, source, captured_at, yuv=yuv)
 
 
 @dataclass(frozen=True)
@@ -97,6 +256,17 @@ class PreparingClassifier(Classifier, Protocol):
     def prepare(self, image: np.ndarray) -> np.ndarray: ...
 
     def run_batch(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@runtime_checkable
+class FramePreparingClassifier(PreparingClassifier, Protocol):
+    """A preparing classifier that makes a model input from a whole :class:`Frame`.
+
+    ``prepare_frame`` may use the frame's I420 picture instead of its BGR
+    image (no full-size BGR conversion); the pipeline prefers it to ``prepare``.
+    """
+
+    def prepare_frame(self, frame: Frame) -> np.ndarray: ...
 
 
 @runtime_checkable

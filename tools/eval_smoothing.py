@@ -85,6 +85,10 @@ def read_truth(csv_path: Path, class_ids: tuple[str, ...]) -> np.ndarray:
     return np.array([rows[i] for i in range(n)], dtype=np.intp)
 
 
+INPUT_ROUTE = "i420-swscale-area"
+"""How frames become model inputs (OnnxClassifier.prepare_frame); part of the cache key."""
+
+
 def run_model(model_path: Path, video: Path, batch: int) -> tuple[np.ndarray, np.ndarray]:
     """(times (N,), probs (N, C)) of every frame of ``video``."""
     from drivercam.model import OnnxClassifier
@@ -99,9 +103,9 @@ def run_model(model_path: Path, video: Path, batch: int) -> tuple[np.ndarray, np
             frame = source.read()
             if frame is not None:
                 times.append(frame.time_s)
-                pending.append(frame.image)
+                pending.append(classifier.prepare_frame(frame))  # the model input annotate and batch give it
             if pending and (frame is None or len(pending) == batch):
-                p, _ = classifier(pending)
+                p, _ = classifier.run_batch(np.stack(pending))
                 probs.append(np.asarray(p, dtype=np.float32))
                 pending = []
             if frame is None:
@@ -118,7 +122,11 @@ def load_clips(
     class_ids = tuple(json.loads(meta["class_ids"]))
     labels = tuple(json.loads(meta["labels"]))
     stat = model_path.stat()
-    key = hashlib.sha1(f"{model_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    # The input route is part of the key: probabilities cached from the old BGR +
+    # INTER_AREA input are not those of the I420 input annotate now gives the model.
+    key = hashlib.sha1(f"{model_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{INPUT_ROUTE}".encode()).hexdigest()[
+        :12
+    ]
     clips = []
     for csv_path in sorted(clips_dir.glob("*.labels.csv")):
         name = csv_path.name.removesuffix(".labels.csv")

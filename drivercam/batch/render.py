@@ -16,7 +16,7 @@ from drivercam.model.classifier import OnnxClassifier
 from drivercam.render.frame import FrameRenderer
 from drivercam.sinks.outputs import RunOutputs
 from drivercam.sources.video import VideoFileSource
-from drivercam.types import Frame, Prediction, Result
+from drivercam.types import Prediction, Result
 
 __all__ = ["render_video"]
 
@@ -63,11 +63,11 @@ def render_video(classifier: OnnxClassifier, task: RenderTask, host: str) -> Chu
             spent = 0.0
             if mask[i] or held is None:
                 started = time.perf_counter()
-                p, c = classifier([frame.image])
+                p, c = classifier.run_batch(classifier.prepare_frame(frame)[None])
                 spent = 1000.0 * (time.perf_counter() - started)
                 held = (p[0], c[0])
             probs[i], millis[i] = held[0], spent
-            result = Result(Frame(i, frame.image, frame.time_s, frame.source), Prediction(*held, labels), spent)
+            result = Result(frame, Prediction(*held, labels), spent)
             smoothed = session.observe(result)
             outputs.write(session.annotate(render(smoothed), i), frame.time_s)
         if source.error is not None:

@@ -71,7 +71,7 @@ class Worker:
             for frame in read_span(task.probe, chunk.warm, chunk.stop):
                 offset = frame.index - chunk.warm
                 if mask[offset]:
-                    x = self.classifier.prepare(frame.image())
+                    x = self.classifier.prepare_frame(frame.frame())
                     started = time.perf_counter()
                     p, _ = self.classifier.run_batch(x[None])
                     spent = 1000.0 * (time.perf_counter() - started)

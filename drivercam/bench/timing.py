@@ -102,6 +102,10 @@ class TimedClassifier:
         with self._timer.measure("preprocess"):
             return self.inner.prepare(image)
 
+    def prepare_frame(self, frame: Frame) -> np.ndarray:
+        with self._timer.measure("preprocess"):
+            return self.inner.prepare_frame(frame)
+
     def run_batch(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with self._timer.measure("inference"):
             return self.inner.run_batch(batch)

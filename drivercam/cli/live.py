@@ -27,6 +27,7 @@ from drivercam.monitoring.monitor import Monitor
 from drivercam.render.frame import FrameRenderer
 from drivercam.sinks.jsonl import prediction_record
 from drivercam.sinks.outputs import RunOutputs
+from drivercam.types import as_bgr
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
                         else session.annotate(None, result.frame.index)
                     )
                     shown += 1
-                    if window is not None and image is not None and not window.show(image):
+                    if window is not None and image is not None and not window.show(as_bgr(image)):
                         break
                     outputs.write(image, result.frame.time_s, prediction_record(result, class_ids, str(args.source)))
                     if time.monotonic() >= deadline:

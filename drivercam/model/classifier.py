@@ -21,6 +21,7 @@ from drivercam.model.contract import (
 )
 from drivercam.model.preprocess import Preprocessor
 from drivercam.model.runtime import import_onnxruntime, resolve_providers, spec_name
+from drivercam.types import Frame
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +220,15 @@ class OnnxClassifier:
         inference thread runs the model; ``run_batch`` takes the results stacked.
         """
         return self._preprocess.one(image)
+
+    def prepare_frame(self, frame: Frame) -> np.ndarray:
+        """One frame into a new model input: from the decoder's I420 picture when the frame carries one.
+
+        Every route that classifies frames of a video file goes through here
+        (the pipeline's capture thread, ``drivercam batch``'s workers), so the
+        model sees the same input whichever runs it. Thread-safe.
+        """
+        return self._preprocess.frame(frame)
 
     def __call__(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Classify BGR uint8 frames of any size.

@@ -31,7 +31,7 @@ from drivercam.monitoring.summary import summarize
 from drivercam.render.alert import draw_alert
 from drivercam.sinks.eventlog import EventLog
 from drivercam.sinks.report import write_report
-from drivercam.types import Prediction, Result
+from drivercam.types import Picture, Prediction, Result, as_bgr
 
 __all__ = ["RunSession"]
 
@@ -100,7 +100,7 @@ class RunSession:
         self._last_time_s: float | None = None
         self._frames = 0
         self._events: list[Event] = []
-        self._peak: tuple[int, np.ndarray] | None = None
+        self._peak: tuple[int, Picture] | None = None
         self._snapshots: dict[int, bytes] = {}
         self._finished = False
         self.log: EventLog | None = None
@@ -150,12 +150,12 @@ class RunSession:
         return self.report_path is not None or (self.log is not None and self.log.snapshot_dir is not None)
 
     @overload
-    def annotate(self, image: np.ndarray, frame_index: int) -> np.ndarray: ...
+    def annotate(self, image: Picture, frame_index: int) -> Picture: ...
 
     @overload
     def annotate(self, image: None, frame_index: int) -> None: ...
 
-    def annotate(self, image: np.ndarray | None, frame_index: int) -> np.ndarray | None:
+    def annotate(self, image: Picture | None, frame_index: int) -> Picture | None:
         """Draw the alert (while alerting) on the rendered frame and log this frame's events.
 
         Args:
@@ -192,7 +192,7 @@ class RunSession:
         for event in events:
             if event.kind == "episode_end" and self._peak is not None:
                 if self._peak[0] == event.episode.peak_frame_index:
-                    ok, buf = cv2.imencode(".jpg", self._peak[1], [cv2.IMWRITE_JPEG_QUALITY, 85])
+                    ok, buf = cv2.imencode(".jpg", as_bgr(self._peak[1]), [cv2.IMWRITE_JPEG_QUALITY, 85])
                     if ok:
                         self._snapshots[event.episode.id] = buf.tobytes()
                 self._peak = None

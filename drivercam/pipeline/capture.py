@@ -13,7 +13,7 @@ from drivercam.errors import SourceError
 from drivercam.pipeline.messages import EOS, Failure, FrameItem, Queued
 from drivercam.pipeline.queues import put_newest, put_until_stopped
 from drivercam.pipeline.stats import Clock, IntervalMeter, SharedCounter
-from drivercam.types import FrameSource
+from drivercam.types import Frame, FrameSource
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def capture_loop(
     frames: queue.Queue[FrameItem],
     stop: threading.Event,
     *,
-    prepare: Callable[[np.ndarray], np.ndarray] | None,
+    prepare: Callable[[Frame], np.ndarray] | None,
     live: bool,
     read: SharedCounter,
     dropped: SharedCounter,
@@ -50,7 +50,7 @@ def capture_loop(
                 put_until_stopped(frames, end, stop, poll_s)
                 return
             read.add()
-            item = Queued(frame, None if prepare is None else prepare(frame.image), clock())
+            item = Queued(frame, None if prepare is None else prepare(frame), clock())
             if live:
                 interval.add(item.queued_at)
                 delivered = put_newest(frames, item, stop, poll_s, dropped, is_frame=Queued)

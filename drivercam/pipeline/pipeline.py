@@ -6,7 +6,9 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+import numpy as np
 
 from drivercam._closing import Closing
 from drivercam.errors import PipelineError, describe
@@ -22,7 +24,15 @@ from drivercam.pipeline.stats import (
     PipelineStats,
     SharedCounter,
 )
-from drivercam.types import Classifier, FrameSource, InterruptibleSource, PreparingClassifier, Result
+from drivercam.types import (
+    Classifier,
+    Frame,
+    FramePreparingClassifier,
+    FrameSource,
+    InterruptibleSource,
+    PreparingClassifier,
+    Result,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +80,12 @@ class Pipeline(Closing):
         self._clock = clock
         self._labels = tuple(classifier.labels)
         preparing = classifier if config.prepare_in_capture and isinstance(classifier, PreparingClassifier) else None
-        self._prepare = None if preparing is None else preparing.prepare
+        self._prepare: Callable[[Frame], np.ndarray] | None = None
+        if isinstance(preparing, FramePreparingClassifier):
+            self._prepare = preparing.prepare_frame
+        elif preparing is not None:
+            prepare_image = preparing.prepare
+            self._prepare = lambda frame: prepare_image(frame.image)
 
         self._frames: queue.Queue[FrameItem] = queue.Queue(maxsize=1 if self.drop_stale else config.queue_size)
         self._results: queue.Queue[ResultItem] = queue.Queue(maxsize=2 if self.drop_stale else config.queue_size)

@@ -12,6 +12,9 @@ import math
 import cv2
 import numpy as np
 
+from drivercam.render.canvas import canvas_for
+from drivercam.types import I420, Picture
+
 __all__ = ["ALERT_RED", "draw_alert", "format_alert"]
 
 ALERT_RED = (0, 0, 255)  # BGR
@@ -42,12 +45,12 @@ def _fit_text(text: str, max_width: int, scale: float, thickness: int) -> tuple[
 
 
 def draw_alert(
-    image: np.ndarray,
+    image: Picture,
     *,
     label: str,
     elapsed_s: float,
     position: str = "bottom",
-) -> np.ndarray:
+) -> Picture:
     """Return a copy of ``image`` with a red border and a ``DISTRACTED`` banner.
 
     The border is about 1.5 % of the shorter side (at least 3 px) on every
@@ -55,17 +58,19 @@ def draw_alert(
     font sized to the frame and shrunk (then the label shortened) to fit.
 
     Args:
-        image: BGR uint8 (H, W, 3) frame; not modified.
+        image: BGR uint8 (H, W, 3) frame, or an :class:`~drivercam.types.I420`
+            picture (drawn on in I420: only the border and banner are converted);
+            not modified.
         label: the distraction now, e.g. ``"texting - right"``.
         elapsed_s: seconds since the episode started, shown to 0.1 s.
         position: ``"bottom"`` or ``"top"`` edge for the banner.
 
     Returns:
-        A new BGR uint8 image of the same shape.
+        A new picture of the same kind and shape.
     """
-    if not isinstance(image, np.ndarray):
+    if not isinstance(image, (np.ndarray, I420)):
         raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+    if isinstance(image, np.ndarray) and (image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3):
         raise ValueError(f"image must be a BGR uint8 (H, W, 3) array, got {image.dtype} {image.shape}")
     if not isinstance(label, str):
         raise TypeError(f"label must be a str, got {type(label).__name__}")
@@ -74,16 +79,12 @@ def draw_alert(
     if position not in ("bottom", "top"):
         raise ValueError(f"position must be 'bottom' or 'top', got {position!r}")
 
-    out = image.copy()
+    canvas = canvas_for(image)
+    out = canvas.image
     h, w = out.shape[:2]
     short = min(h, w)
     # Thin enough not to hide the label banner's first letters, thick enough to see at a glance.
     border = max(3, round(0.015 * short))
-    out[:border] = ALERT_RED
-    out[h - border :] = ALERT_RED
-    out[:, :border] = ALERT_RED
-    out[:, w - border :] = ALERT_RED
-
     thickness = max(1, round(short / 240))
     pad = max(2, round(0.02 * short))
     text, scale = _fit_text(
@@ -92,7 +93,16 @@ def draw_alert(
     (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, scale, thickness)
     banner_h = min(h - 2 * border, text_h + baseline + 2 * pad)
     y0 = h - border - banner_h if position == "bottom" else border
+    # The border's four strips and the banner are all that is drawn on.
+    for x0, ya, x1, yb in ((0, 0, w, border), (0, h - border, w, h), (0, 0, border, h), (w - border, 0, w, h)):
+        canvas.touch(x0, ya, x1, yb)
+    canvas.touch(border, y0, w - border, y0 + banner_h)
+    out[:border] = ALERT_RED
+    out[h - border :] = ALERT_RED
+    out[:, :border] = ALERT_RED
+    out[:, w - border :] = ALERT_RED
+
     out[y0 : y0 + banner_h, border : w - border] = _BANNER_RED
     x = max(border + pad, (w - text_w) // 2)
     cv2.putText(out, text, (x, y0 + pad + text_h), _FONT, scale, _WHITE, thickness, cv2.LINE_AA)
-    return out
+    return canvas.finish()

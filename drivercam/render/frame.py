@@ -7,21 +7,37 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from drivercam.render.heatmap import blend_levels, cam_levels
-from drivercam.render.overlay import OverlayOptions, cam_class_of, render_overlay
-from drivercam.types import Result, Roi
+from drivercam.render.canvas import BgrCanvas, Canvas, canvas_for
+from drivercam.render.heatmap import blend_levels_into, cam_levels
+from drivercam.render.overlay import OverlayOptions, cam_class_of, draw_overlay
+from drivercam.types import Picture, Result, Roi
 
 ROI_COLOR = (255, 255, 255)
 
 
 def outline_region(image: np.ndarray, box: tuple[int, int, int, int], *, copy: bool = True) -> np.ndarray:
     """``image`` (a copy unless ``copy`` is False) with the region ``(x0, y0, x1, y1)`` outlined, white on black."""
-    out = image.copy() if copy else image
+    canvas = BgrCanvas(image, copy=copy)
+    outline_region_into(canvas, box)
+    return canvas.image
+
+
+def outline_region_into(canvas: Canvas, box: tuple[int, int, int, int]) -> None:
+    """Outline the region ``(x0, y0, x1, y1)`` on ``canvas``, touching only the outline's four strips."""
+    image = canvas.image
     x0, y0, x1, y1 = box
     thickness = max(1, round(min(image.shape[:2]) / 240))
-    cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), (0, 0, 0), thickness + 2)
-    cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), ROI_COLOR, thickness)
-    return out
+    # The black line is thickness + 2 wide, centred on the region's edge pixels.
+    reach = (thickness + 2) // 2 + 1
+    for sx0, sy0, sx1, sy1 in (
+        (x0 - reach, y0 - reach, x1 + reach, y0 + reach),
+        (x0 - reach, y1 - 1 - reach, x1 + reach, y1 + reach),
+        (x0 - reach, y0 - reach, x0 + reach, y1 + reach),
+        (x1 - 1 - reach, y0 - reach, x1 + reach, y1 + reach),
+    ):
+        canvas.touch(sx0, sy0, sx1, sy1)
+    cv2.rectangle(image, (x0, y0), (x1 - 1, y1 - 1), (0, 0, 0), thickness + 2)
+    cv2.rectangle(image, (x0, y0), (x1 - 1, y1 - 1), ROI_COLOR, thickness)
 
 
 class FrameRenderer:
@@ -30,6 +46,13 @@ class FrameRenderer:
     The two halves can be called apart, so a benchmark can time them apart:
     :meth:`heatmap` (the CAM as uint8 levels at the frame's size) and
     :meth:`draw` (colour, blend and text); calling the renderer does both.
+
+    A frame that carries the decoder's I420 picture (``Frame.yuv``, from a
+    video file) is drawn on in I420: only the rectangles drawn on (the warm
+    part of the heatmap, the banner, bars and HUD panels, the region outline)
+    are converted to BGR and back, and the result is an
+    :class:`~drivercam.types.I420` picture the MP4 writer encodes as it is.
+    Other frames give a BGR image, as before.
 
     With a region of interest (the model saw only that part of the frame),
     the heatmap covers the region, at its place on the full frame, and the
@@ -53,11 +76,11 @@ class FrameRenderer:
             return None
         prediction = result.prediction
         cam_class = cam_class_of(np.asarray(prediction.probs), options)
-        image = result.frame.image
+        shape = result.frame.shape
         if self.roi is None:
-            return cam_levels(prediction.cams, cam_class, image.shape)
+            return cam_levels(prediction.cams, cam_class, shape)
         # The model saw only the region: its map covers the region, not the frame.
-        x0, y0, x1, y1 = self.roi.box(image.shape[1], image.shape[0])
+        x0, y0, x1, y1 = self.roi.box(shape[1], shape[0])
         return cam_levels(prediction.cams, cam_class, (y1 - y0, x1 - x0, 3))
 
     def draw(
@@ -67,24 +90,30 @@ class FrameRenderer:
         *,
         fps: float | None = None,
         dropped: int | None = None,
-    ) -> np.ndarray:
-        """Colour and blend ``levels`` (from :meth:`heatmap`) and draw the label, bars and HUD."""
+    ) -> Picture:
+        """Colour and blend ``levels`` (from :meth:`heatmap`) and draw the label, bars and HUD.
+
+        Returns:
+            A new picture: BGR uint8 (H, W, 3), or :class:`~drivercam.types.I420`
+            when the frame carries one (:func:`~drivercam.types.as_bgr` turns either into BGR).
+        """
         prediction = result.prediction
-        image = result.frame.image
+        frame = result.frame
         options = self.options
+        canvas = canvas_for(frame.picture)
         if self.roi is not None:
             # Blend the region's map at its place; the rest of the frame stays as it is.
-            box = self.roi.box(image.shape[1], image.shape[0])
+            h, w, _ = canvas.shape
+            box = self.roi.box(w, h)
             x0, y0, x1, y1 = box
             if levels is not None:
-                image = image.copy()
-                image[y0:y1, x0:x1] = blend_levels(
-                    image[y0:y1, x0:x1], levels, options.alpha, options.colormap, options.heatmap_style
+                blend_levels_into(
+                    canvas, levels, options.alpha, options.colormap, options.heatmap_style, offset=(x0, y0)
                 )
-            image = outline_region(image, box, copy=levels is None)
+            outline_region_into(canvas, box)
             levels = None
-        return render_overlay(
-            image,
+        draw_overlay(
+            canvas,
             prediction.probs,
             prediction.cams,
             self.labels,
@@ -95,6 +124,7 @@ class FrameRenderer:
             levels=levels,
             heatmap_blended=self.roi is not None,
         )
+        return canvas.finish()
 
-    def __call__(self, result: Result, *, fps: float | None = None, dropped: int | None = None) -> np.ndarray:
+    def __call__(self, result: Result, *, fps: float | None = None, dropped: int | None = None) -> Picture:
         return self.draw(result, self.heatmap(result), fps=fps, dropped=dropped)

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from drivercam.render.cam import normalize_cam, select_cam
+from drivercam.render.canvas import BgrCanvas, Canvas
 
 COLORMAPS: dict[str, int] = {
     name[len("COLORMAP_") :].lower(): int(getattr(cv2, name)) for name in dir(cv2) if name.startswith("COLORMAP_")
@@ -130,18 +131,54 @@ def blend_evidence(frame: np.ndarray, levels: np.ndarray, alpha: float, colormap
             f"levels must be a uint8 {frame.shape[:2]} map (cam_levels), got "
             f"{getattr(levels, 'dtype', type(levels).__name__)} {getattr(levels, 'shape', '')}"
         )
+    canvas = BgrCanvas(frame)
+    blend_evidence_into(canvas, levels, alpha, colormap)
+    return canvas.image
+
+
+def blend_evidence_into(
+    canvas: Canvas, levels: np.ndarray, alpha: float, colormap: str | int = "jet", offset: tuple[int, int] = (0, 0)
+) -> None:
+    """:func:`blend_evidence` drawn on ``canvas``, touching only the box around the warm levels.
+
+    Args:
+        offset: ``(x, y)`` of ``levels``' top-left corner on the canvas (a
+            region of interest's map); the levels must fit inside the canvas.
+    """
     weights = cv2.LUT(levels, evidence_weights(alpha))
     x, y, w, h = cv2.boundingRect(weights)  # the box around the non-zero weights
-    out = frame.copy()
     if w == 0 or h == 0:
-        return out
+        return
+    ox, oy = offset
+    canvas.touch(ox + x, oy + y, ox + x + w, oy + y + h)
     box = (slice(y, y + h), slice(x, x + w))
+    region = canvas.image[oy + y : oy + y + h, ox + x : ox + x + w]
     heat = cv2.applyColorMap(levels[box], colormap_id(colormap))
     w3 = cv2.merge((weights[box], weights[box], weights[box]))
     tinted = cv2.multiply(heat, w3, scale=1.0 / 255.0)
-    kept = cv2.multiply(frame[box], cv2.bitwise_not(w3), scale=1.0 / 255.0)
-    out[box] = cv2.add(tinted, kept)
-    return out
+    kept = cv2.multiply(region, cv2.bitwise_not(w3), scale=1.0 / 255.0)
+    region[...] = cv2.add(tinted, kept)
+
+
+def blend_levels_into(
+    canvas: Canvas,
+    levels: np.ndarray,
+    alpha: float,
+    colormap: str | int = "jet",
+    style: str = "evidence",
+    offset: tuple[int, int] = (0, 0),
+) -> None:
+    """:func:`blend_levels` drawn on ``canvas`` (levels placed at ``offset``, ``(x, y)``)."""
+    if style == "evidence":
+        blend_evidence_into(canvas, levels, alpha, colormap, offset)
+        return
+    if style != "full":
+        raise ValueError(f"unknown heatmap style {style!r}; choose one of {', '.join(HEATMAP_STYLES)}")
+    ox, oy = offset
+    h, w = levels.shape[:2]
+    canvas.touch(ox, oy, ox + w, oy + h)
+    region = canvas.image[oy : oy + h, ox : ox + w]
+    region[...] = blend_heatmap(region, cv2.applyColorMap(levels, colormap_id(colormap)), alpha)
 
 
 def blend_levels(
@@ -162,7 +199,9 @@ __all__ = [
     "HEATMAP_STYLES",
     "blend_evidence",
     "blend_heatmap",
+    "blend_evidence_into",
     "blend_levels",
+    "blend_levels_into",
     "cam_levels",
     "check_image",
     "colorize_cam",

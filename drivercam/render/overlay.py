@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from drivercam.render.canvas import BgrCanvas, Canvas
 from drivercam.render.heatmap import (
     COLORMAPS,
     HEATMAP_STYLES,
-    blend_levels,
+    blend_levels_into,
     cam_levels,
     check_image,
 )
@@ -104,11 +105,14 @@ class _Style:
         return w, h, baseline
 
 
-def _dim(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
+def _dim(canvas: Canvas, x0: int, y0: int, x1: int, y1: int) -> None:
+    """Darken a panel's rectangle (touching it: everything drawn on the panel stays inside it)."""
+    image = canvas.image
     h, w = image.shape[:2]
     x0, x1 = max(0, x0), min(w, x1)
     y0, y1 = max(0, y0), min(h, y1)
     if x1 > x0 and y1 > y0:
+        canvas.touch(x0, y0, x1, y1)
         image[y0:y1, x0:x1] = cv2.convertScaleAbs(image[y0:y1, x0:x1], alpha=_PANEL_DIM)
 
 
@@ -127,8 +131,9 @@ def _put(image: np.ndarray, style: _Style, text: str, x: int, baseline_y: int, c
     cv2.putText(image, text, (x, baseline_y), _FONT, style.scale, color, style.thickness, cv2.LINE_AA)
 
 
-def _draw_label_into(image: np.ndarray, style: _Style, label: str, confidence: float, subtitle: str | None) -> int:
+def _draw_label_into(canvas: Canvas, style: _Style, label: str, confidence: float, subtitle: str | None) -> int:
     """Banner across the top; returns its height in pixels."""
+    image = canvas.image
     w = image.shape[1]
     m = style.margin
     lines = [f"{label}  {100.0 * confidence:.0f}%"]
@@ -137,7 +142,7 @@ def _draw_label_into(image: np.ndarray, style: _Style, label: str, confidence: f
     _, text_h, baseline = style.text_size("Ag")
     line_h = text_h + baseline + m // 2
     height = m + line_h * len(lines) + m // 2
-    _dim(image, 0, 0, w, height)
+    _dim(canvas, 0, 0, w, height)
     for i, line in enumerate(lines):
         color = _WHITE if i == 0 else _GREY
         _put(image, style, _fit(style, line, w - 2 * m), m, m + text_h + i * line_h, color)
@@ -145,7 +150,7 @@ def _draw_label_into(image: np.ndarray, style: _Style, label: str, confidence: f
 
 
 def _draw_bars_into(
-    image: np.ndarray,
+    canvas: Canvas,
     style: _Style,
     probs: np.ndarray,
     labels: Sequence[str],
@@ -153,6 +158,7 @@ def _draw_bars_into(
     highlight: int | None,
 ) -> None:
     """Top-k panel in the bottom-left corner: label + percentage, bar beneath."""
+    image = canvas.image
     h, w = image.shape[:2]
     m = style.margin
     k = min(top_k, len(probs))
@@ -163,7 +169,7 @@ def _draw_bars_into(
     panel_w = min(w - 2 * m, max(w // 2, round(220 * style.scale)))
     panel_h = m + k * row_h
     x0, y0 = m, h - m - panel_h
-    _dim(image, x0, y0, x0 + panel_w, y0 + panel_h)
+    _dim(canvas, x0, y0, x0 + panel_w, y0 + panel_h)
     inner_w = panel_w - 2 * m
     for row, c in enumerate(order):
         p = float(probs[c])
@@ -192,17 +198,18 @@ def _hud_text(fps: float | None, inference_ms: float | None, dropped: int | None
     return "  ".join(parts)
 
 
-def _draw_hud_into(image: np.ndarray, style: _Style, text: str, top: int) -> None:
+def _draw_hud_into(canvas: Canvas, style: _Style, text: str, top: int) -> None:
     """Right-aligned status box just below ``top``."""
     if not text:
         return
+    image = canvas.image
     w = image.shape[1]
     m = style.margin
     text = _fit(style, text, w - 4 * m)
     text_w, text_h, baseline = style.text_size(text)
     box_w, box_h = text_w + 2 * m, text_h + baseline + m
     x0 = w - m - box_w
-    _dim(image, x0, top, x0 + box_w, top + box_h)
+    _dim(canvas, x0, top, x0 + box_w, top + box_h)
     _put(image, style, text, x0 + m, top + m // 2 + text_h, _WHITE)
 
 
@@ -218,9 +225,9 @@ def _check_scores(probs: np.ndarray, labels: Sequence[str]) -> np.ndarray:
 def draw_label(image: np.ndarray, label: str, confidence: float, *, subtitle: str | None = None) -> np.ndarray:
     """Return a copy of ``image`` with a banner: ``label  NN%`` (and an optional second line)."""
     check_image(image, "image")
-    out = image.copy()
-    _draw_label_into(out, _Style.for_shape(out.shape), label, confidence, subtitle)
-    return out
+    canvas = BgrCanvas(image)
+    _draw_label_into(canvas, _Style.for_shape(image.shape), label, confidence, subtitle)
+    return canvas.image
 
 
 def draw_probability_bars(
@@ -240,9 +247,9 @@ def draw_probability_bars(
     probs = _check_scores(probs, labels)
     if top_k < 1:
         raise ValueError(f"top_k must be >= 1, got {top_k!r}")
-    out = image.copy()
-    _draw_bars_into(out, _Style.for_shape(out.shape), probs, labels, top_k, highlight)
-    return out
+    canvas = BgrCanvas(image)
+    _draw_bars_into(canvas, _Style.for_shape(image.shape), probs, labels, top_k, highlight)
+    return canvas.image
 
 
 def draw_hud(
@@ -253,9 +260,9 @@ def draw_hud(
 ) -> np.ndarray:
     """Return a copy of ``image`` with ``fps / inference ms / dropped`` in the top-right corner."""
     check_image(image, "image")
-    out = image.copy()
-    _draw_hud_into(out, _Style.for_shape(out.shape), _hud_text(fps, inference_ms, dropped), 0)
-    return out
+    canvas = BgrCanvas(image)
+    _draw_hud_into(canvas, _Style.for_shape(image.shape), _hud_text(fps, inference_ms, dropped), 0)
+    return canvas.image
 
 
 def cam_class_of(probs: np.ndarray, options: OverlayOptions) -> int:
@@ -301,27 +308,57 @@ def render_overlay(
     Raises:
         ValueError: shapes disagree, or ``options.cam_class`` is not a class index.
     """
-    options = options or OverlayOptions()
     check_image(frame)
+    canvas = BgrCanvas(frame)
+    draw_overlay(
+        canvas,
+        probs,
+        cams,
+        labels,
+        options,
+        fps=fps,
+        inference_ms=inference_ms,
+        dropped=dropped,
+        levels=levels,
+        heatmap_blended=heatmap_blended,
+    )
+    return canvas.image
+
+
+def draw_overlay(
+    canvas: Canvas,
+    probs: np.ndarray,
+    cams: np.ndarray,
+    labels: Sequence[str],
+    options: OverlayOptions | None = None,
+    *,
+    fps: float | None = None,
+    inference_ms: float | None = None,
+    dropped: int | None = None,
+    levels: np.ndarray | None = None,
+    heatmap_blended: bool = False,
+) -> None:
+    """:func:`render_overlay` drawn on ``canvas`` (a BGR copy, or an I420 picture touched only where drawn)."""
+    options = options or OverlayOptions()
     probs = _check_scores(probs, labels)
     if cams.ndim != 3 or cams.shape[0] != probs.shape[0]:
         raise ValueError(f"cams must have shape ({probs.shape[0]}, h, w), got {cams.shape}")
     predicted = int(np.argmax(probs))
     cam_class = cam_class_of(probs, options)
+    shape = canvas.shape
     if options.show_heatmap and options.alpha > 0.0 and not heatmap_blended:
         if levels is None:
-            levels = cam_levels(cams, cam_class, frame.shape)
-        out = blend_levels(frame, levels, options.alpha, options.colormap, options.heatmap_style)
-    else:
-        out = frame.copy()
+            levels = cam_levels(cams, cam_class, shape)
+        elif levels.dtype != np.uint8 or levels.shape != shape[:2]:
+            raise ValueError(f"levels must be a uint8 {shape[:2]} map (cam_levels), got {levels.dtype} {levels.shape}")
+        blend_levels_into(canvas, levels, options.alpha, options.colormap, options.heatmap_style)
 
-    style = _Style.for_shape(out.shape)
+    style = _Style.for_shape(shape)
     subtitle = f"heatmap: {labels[cam_class]}" if cam_class != predicted and options.show_heatmap else None
-    banner_h = _draw_label_into(out, style, str(labels[predicted]), float(probs[predicted]), subtitle)
+    banner_h = _draw_label_into(canvas, style, str(labels[predicted]), float(probs[predicted]), subtitle)
     if options.show_bars:
-        _draw_bars_into(out, style, probs, labels, options.top_k, predicted)
-    _draw_hud_into(out, style, _hud_text(fps, inference_ms, dropped), banner_h)
-    return out
+        _draw_bars_into(canvas, style, probs, labels, options.top_k, predicted)
+    _draw_hud_into(canvas, style, _hud_text(fps, inference_ms, dropped), banner_h)
 
 
 __all__ = [
@@ -329,6 +366,7 @@ __all__ = [
     "cam_class_of",
     "draw_hud",
     "draw_label",
+    "draw_overlay",
     "draw_probability_bars",
     "render_overlay",
 ]

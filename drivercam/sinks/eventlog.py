@@ -12,10 +12,10 @@ from types import TracebackType
 from typing import IO, Any
 
 import cv2
-import numpy as np
 
 from drivercam.errors import SinkError
 from drivercam.events import Episode, Event
+from drivercam.types import Picture, as_bgr
 
 __all__ = ["EventLog", "read_event_log"]
 
@@ -58,7 +58,7 @@ class EventLog:
         self.snapshot_dir = None if snapshot_dir is None else Path(snapshot_dir)
         self.jpeg_quality = int(jpeg_quality)
         self.episodes: list[Episode] = []
-        self._peak: tuple[int, np.ndarray] | None = None
+        self._peak: tuple[int, Picture] | None = None
         try:
             if self.snapshot_dir is not None:
                 self.snapshot_dir.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,7 @@ class EventLog:
         events: Iterable[Event],
         *,
         frame_index: int | None = None,
-        image: np.ndarray | None = None,
+        image: Picture | None = None,
         peak_frame_index: int | None = None,
     ) -> list[dict[str, Any]]:
         """Log one frame's events, and keep ``image`` if this frame is the peak so far.
@@ -81,7 +81,7 @@ class EventLog:
         Args:
             events: what :meth:`EpisodeTracker.update` or ``finish`` returned.
             frame_index: this frame's index.
-            image: the rendered BGR frame, kept (copied) only when
+            image: the rendered frame (BGR, or I420), kept (copied) only when
                 ``frame_index == peak_frame_index``.
             peak_frame_index: :attr:`EpisodeTracker.peak_frame_index` after the update.
 
@@ -96,7 +96,7 @@ class EventLog:
             and frame_index == peak_frame_index
             and self.snapshot_dir is not None
         ):
-            self._peak = (frame_index, np.array(image, copy=True))
+            self._peak = (frame_index, image.copy())
         written: list[dict[str, Any]] = []
         for event in events:
             if event.kind == "alert":
@@ -117,7 +117,7 @@ class EventLog:
     def _save_snapshot(self, episode: Episode) -> str | None:
         if self.snapshot_dir is None or self._peak is None or self._peak[0] != episode.peak_frame_index:
             return None
-        image = self._peak[1]
+        image = as_bgr(self._peak[1])
         self._peak = None
         target = self.snapshot_dir / f"episode_{episode.id:04d}.jpg"
         ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])

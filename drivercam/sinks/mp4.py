@@ -14,6 +14,7 @@ import numpy as np
 from drivercam.errors import SinkError, reason
 from drivercam.sinks._common import _SinkBase
 from drivercam.sinks.audio import AudioCopy
+from drivercam.types import I420, Picture, as_bgr
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ _FRAGMENTED_OPTIONS = {"movflags": "+frag_keyframe+empty_moov+delay_moov+default
 
 
 class Mp4Sink(_SinkBase):
-    """Write BGR frames to an H.264 (yuv420p) MP4 that browsers play.
+    """Write BGR frames (or I420 pictures) to an H.264 (yuv420p) MP4 that browsers play.
 
     Each :meth:`write` produces exactly one output frame whose pts comes from
     the input frame's ``time_s``, so the timing of the input (including
@@ -189,8 +190,12 @@ class Mp4Sink(_SinkBase):
         """Whether an audio track is being copied into the output."""
         return self._audio is not None
 
-    def write(self, image: np.ndarray, time_s: float) -> None:
-        """Encode one BGR uint8 frame shown at ``time_s`` seconds.
+    def write(self, image: Picture, time_s: float) -> None:
+        """Encode one frame shown at ``time_s`` seconds: BGR uint8 (H, W, 3), or an I420 picture.
+
+        An :class:`~drivercam.types.I420` picture of the output's size goes to
+        the encoder as it is (no colour conversion); one of another size is
+        converted to BGR and letterboxed like any other frame.
 
         Times that do not increase (a clock glitch, a repeated timestamp) are
         nudged forward by one tick so that no frame is ever dropped.
@@ -200,19 +205,22 @@ class Mp4Sink(_SinkBase):
         """
         if self._closed:
             raise SinkError(f"video {str(self.path)!r} is already closed; cannot write more frames")
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"image must be uint8 (H, W, 3) BGR, got {image.dtype} {image.shape}")
-        image = self._fit(image)
+        if isinstance(image, I420) and (image.width, image.height) == (self._out_w, self._out_h):
+            yuv = image.data
+        else:
+            image = as_bgr(image)
+            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+                raise ValueError(f"image must be uint8 (H, W, 3) BGR, got {image.dtype} {image.shape}")
+            # OpenCV's BGR -> I420 costs 0.44 ms at 640x480 where the encoder's own
+            # conversion costs 1.11 ms, and it rounds better (BGR round trip through
+            # the decoder: 45.9 vs 41.6 dB PSNR). _fit makes the size even.
+            yuv = cv2.cvtColor(self._fit(image), cv2.COLOR_BGR2YUV_I420)
         if math.isfinite(time_s):
             pts = max(0, round(Fraction(time_s) / self.time_base))
         else:  # no usable time: one nominal frame after the last
             pts = 0 if self._last_pts is None else self._last_pts + self._frame_ticks
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1
-        # OpenCV's BGR -> I420 costs 0.44 ms at 640x480 where the encoder's own
-        # conversion costs 1.11 ms, and it rounds better (BGR round trip through
-        # the decoder: 45.9 vs 41.6 dB PSNR). _fit made the size even.
-        yuv: np.ndarray = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
         frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         frame.pts = pts
         frame.time_base = self.time_base

@@ -6,11 +6,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from drivercam._closing import Closing
 from drivercam.sinks.jsonl import PredictionLog
 from drivercam.sinks.mp4 import Mp4Sink
+from drivercam.types import Picture
 
 
 class RunOutputs(Closing):
@@ -72,7 +71,7 @@ class RunOutputs(Closing):
             )
         )
 
-    def write(self, image: np.ndarray | None, time_s: float, record: dict[str, Any] | None = None) -> None:
+    def write(self, image: Picture | None, time_s: float, record: dict[str, Any] | None = None) -> None:
         """Write one annotated frame (a frame of another size is letterboxed) and its record.
 
         ``image`` may be None only when no video is written.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 from drivercam.sources._common import _SourceBase
 from drivercam.types import Frame, FrameSource, InterruptibleSource
@@ -84,7 +83,7 @@ class PacedSource(_SourceBase):
             if self._stopping.is_set():
                 return None
             now = self._clock()
-        return replace(frame, captured_at=now)
+        return frame.replace(captured_at=now)
 
     def interrupt(self) -> None:
         """End a wait for the next frame's time at once; reads return None from now on."""

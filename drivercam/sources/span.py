@@ -19,6 +19,7 @@ import av
 import numpy as np
 
 from drivercam.errors import SourceError, reason
+from drivercam.types import I420, Frame
 
 __all__ = ["SpanFrame", "VideoProbe", "probe_video", "read_span"]
 
@@ -86,6 +87,14 @@ class SpanFrame:
     def image(self) -> np.ndarray:
         """The frame as BGR uint8 (converted only when asked: skipped frames cost no conversion)."""
         return self._frame.to_ndarray(format="bgr24")
+
+    def frame(self) -> Frame:
+        """The frame as :class:`~drivercam.sources.video.VideoFileSource` delivers it (I420 kept when it can be)."""
+        from drivercam.sources.video import keeps_yuv
+
+        if keeps_yuv(self._frame):
+            return Frame(self.index, None, self.time_s, yuv=I420(self._frame.to_ndarray()))
+        return Frame(self.index, self.image(), self.time_s)
 
 
 def _open(path: str) -> av.container.InputContainer:

@@ -17,7 +17,7 @@ import numpy as np
 from drivercam.errors import SourceError, reason
 from drivercam.sources._common import _SourceBase
 from drivercam.sources.timeline import DEFAULT_MAX_GAP_S, TimelineCounts, TimelineRepair
-from drivercam.types import Frame
+from drivercam.types import I420, Frame
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +39,27 @@ class VideoFileSource(_SourceBase):
         threads: let FFmpeg decode with several threads (frame/slice threading).
         max_gap_s: largest forward leap between two frames' timestamps kept
             as it is; a longer one is rebased (see :mod:`drivercam.sources.timeline`).
+        keep_yuv: deliver frames of 8-bit 4:2:0 video in BT.601 colours as the
+            decoder's :class:`~drivercam.types.I420` picture (``Frame.yuv``),
+            their BGR ``image`` converted only when something asks for it; the
+            renderer and the MP4 writer then work on the planes directly. False:
+            every frame is converted to BGR as it is read.
 
     Raises:
         SourceError: at construction, when the file is missing, is not a video,
             or has no video stream.
     """
 
-    def __init__(self, path: str | Path, *, threads: bool = True, max_gap_s: float = DEFAULT_MAX_GAP_S) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        threads: bool = True,
+        max_gap_s: float = DEFAULT_MAX_GAP_S,
+        keep_yuv: bool = True,
+    ) -> None:
         self.path = Path(path)
+        self._keep_yuv = bool(keep_yuv)
         if not self.path.exists():
             raise SourceError(f"video file not found: {str(self.path)!r}; check the path")
         if self.path.is_dir():
@@ -152,15 +165,23 @@ class VideoFileSource(_SourceBase):
             self._ahead = self._next_decoded()
             following = None if self._ahead is None else self._raw_time(self._ahead)
             time_s = self._timeline.place(self._raw_time(current), following)
-            image: np.ndarray = current.to_ndarray(format="bgr24")
-            if self._turns:
-                image = cv2.rotate(image, _ROTATIONS[self._turns])
+            yuv: I420 | None = None
+            image: np.ndarray | None = None
+            if self._keep_yuv and not self._turns and keeps_yuv(current):
+                # The decoder's own planes, copied (the decoder reuses its buffers):
+                # drawn on and encoded as they are, BGR only where needed.
+                yuv = I420(current.to_ndarray())
+            else:
+                image = current.to_ndarray(format="bgr24")
+                if self._turns:
+                    image = cv2.rotate(image, _ROTATIONS[self._turns])
             result = Frame(
                 index=self._index,
                 image=image,
                 time_s=time_s,
                 source=str(self.path),
                 captured_at=time.monotonic(),
+                yuv=yuv,
             )
             self._index += 1
             return result
@@ -276,6 +297,28 @@ _DEMUX_RETRIES = 16
 
 # Quarter turns counter-clockwise -> the OpenCV rotation that shows the frame upright.
 _ROTATIONS = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
+
+
+# FFmpeg's colorspace and range codes for which the decoder's planes are the
+# BT.601 limited-range YUV that I420 pictures assume (untagged video is converted
+# as BT.601 by FFmpeg too).
+_BT601_SPACES = (2, 5, 6)  # unspecified, BT470BG, SMPTE170M
+_LIMITED_RANGES = (0, 1)  # unspecified, MPEG
+
+
+def keeps_yuv(frame: av.VideoFrame) -> bool:
+    """Whether ``frame`` can travel as an :class:`~drivercam.types.I420` picture with the same colours.
+
+    8-bit 4:2:0 (``yuv420p``) of even size, BT.601 (or untagged) limited range:
+    its BGR conversion is then the same whether made now or later from the copy.
+    """
+    return (
+        frame.format.name == "yuv420p"
+        and frame.width % 2 == 0
+        and frame.height % 2 == 0
+        and int(frame.colorspace) in _BT601_SPACES
+        and int(frame.color_range) in _LIMITED_RANGES
+    )
 
 
 def _quarter_turns(frame: av.VideoFrame) -> int:
