@@ -20,7 +20,7 @@ class I420:
     BT.601 limited range, as FFmpeg converts untagged SD video.
 
     Pictures stay in this form from the decoder to the encoder; only what is
-    drawn on is converted to BGR and back (:mod:`drivercam.render.yuv`).
+    drawn on is converted to BGR and back (:mod:`drivercam.render.canvas`).
     """
 
     __slots__ = ("data", "height", "width")
