@@ -519,7 +519,7 @@ C0_BIAS_TOLERANCE = 0.0025
 
 def biased_summary(results: Path, folds: list[list[str]], bias: float) -> dict[str, object]:
     """The headline figures again, with ``bias`` added to every held-out photo's safe-driving log-probability."""
-    per_fold = []
+    per_fold, fold_ids = [], []
     for k in range(1, len(folds) + 1):
         path = results / f"fold{k}-predictions.json"
         if not path.is_file():
@@ -532,6 +532,7 @@ def biased_summary(results: Path, folds: list[list[str]], bias: float) -> dict[s
             return np.log(np.maximum(np.array([p[key] for p in photos]), 1e-12)) + shift
 
         labels = np.array([p["label"] for p in photos])
+        fold_ids.append(k)
         per_fold.append(fold_metrics(shifted("probs"), shifted("grey_probs"), labels, [p["subject"] for p in photos]))
     accs = np.array([f["accuracy"] for f in per_fold])
     cm = sum(np.array(f["confusion"]) for f in per_fold)
@@ -547,6 +548,8 @@ def biased_summary(results: Path, folds: list[list[str]], bias: float) -> dict[s
         "accuracy_min": float(accs.min()),
         "accuracy_max": float(accs.max()),
         "pooled_accuracy": float(np.trace(cm) / cm.sum()),
+        "per_fold_accuracy": {k: f["accuracy"] for k, f in zip(fold_ids, per_fold, strict=True)},
+        "per_fold_grey_accuracy": {k: f["grey_accuracy"] for k, f in zip(fold_ids, per_fold, strict=True)},
         "per_driver_accuracy": dict(sorted(per_driver.items())),
         "worst_driver": {"driver": worst, "accuracy": per_driver[worst]},
         "drivers_below_75": sorted(d for d, a in per_driver.items() if a < 0.75),
@@ -635,7 +638,9 @@ def summary_markdown(s: dict, done: list[dict]) -> str:
         f"With the chosen bias ({b['c0_bias']}): mean **{_pct(b['accuracy_mean'])} %** over folds (std "
         f"{_pct(b['accuracy_std'])}, min {_pct(b['accuracy_min'])}, max {_pct(b['accuracy_max'])}), greyscale "
         f"{_pct(b['grey_accuracy_mean'])} %, worst driver {b['worst_driver']['driver']} "
-        f"{_pct(b['worst_driver']['accuracy'])} %; per driver: "
+        f"{_pct(b['worst_driver']['accuracy'])} %; per fold: "
+        + ", ".join(f"{k} {_pct(a)}" for k, a in b["per_fold_accuracy"].items())
+        + "; per driver: "
         + ", ".join(f"{d} {_pct(a)}" for d, a in b["per_driver_accuracy"].items())
         + ".",
         "",
