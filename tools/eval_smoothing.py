@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-activity", type=float, default=None, help="override the shortest activity (s)")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument(
-        "--cache", type=Path, default=REPO / "out" / "eval_smoothing", help="probability cache folder ('' = none)"
+        "--cache", type=str, default=REPO / "out" / "eval_smoothing", help="probability cache folder ('' = none)"
     )
     parser.add_argument("--json", type=Path, default=None, help="write all rows here")
     args = parser.parse_args(argv)
@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     except (TypeError, ValueError) as e:
         print(f"eval_smoothing: {e}", file=sys.stderr)
         return 2
-    cache = args.cache if str(args.cache) else None
+    cache = Path(args.cache) if args.cache else None
     clips, labels = load_clips(args.model, clips_dir, cache, args.batch)
     rows = [evaluate(clip, tau, labels, config) for tau in taus for clip in clips]
     print(f"model {args.model.name}, preset {args.preset}: {config}")

@@ -284,13 +284,14 @@ def main(argv: list[str] | None = None) -> int:
         "training_data": TRAINING_DATA,
         "train_subjects": json.dumps(cfg.get("train_subjects", [])),
         "heldout_subjects": json.dumps(cfg.get("heldout_subjects", [])),
-        "heldout_accuracy": str(history[-1].get("heldout_accuracy", "")),
         "license": "weights: non-commercial research use (training data terms); code: Apache-2.0",
         "description": args.description,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "c0_bias": str(c0_bias),
         **crossval_metadata(cfg),
     }
+    if "heldout_accuracy" in history[-1]:  # a model trained on every driver has none
+        metadata["heldout_accuracy"] = str(history[-1]["heldout_accuracy"])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     export(net, args.output, input_size=size, stride=cfg["output_stride"], metadata=metadata, opset=args.opset)
     try:
