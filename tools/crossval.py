@@ -96,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--report", action="store_true", help="only aggregate the finished folds into summary.json/md")
     p.add_argument("--final", action="store_true", help="after the folds, train the shipped model on all drivers")
+    p.add_argument(
+        "--final-only",
+        action="store_true",
+        help="train the model on all drivers now, leaving unfinished folds for later (the summary says which ran)",
+    )
     p.add_argument("--input-size", type=parse_size, default=(192, 256), help="HxW, multiples of 32 (default 192x256)")
     p.add_argument("--output-stride", type=int, choices=(16, 32), default=16)
     p.add_argument("--freeze-through", type=int, default=7, help="last frozen block index (default 7)")
@@ -730,9 +735,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     log.info("folds: %s", {k: f for k, f in enumerate(folds, 1)})
     todo = [k for k in range(1, len(folds) + 1) if not finished_fold(results, k, settings)]
+    if args.final_only:
+        if todo:
+            log.info("--final-only: folds %s stay unfinished; the final model's crossval block says so", todo)
+        todo, args.final = [], True
     if todo:
         log.info("folds to run: %s (finished ones in %s are skipped)", todo, results)
-    else:
+    elif not args.final_only:
         log.info("all %d folds finished in %s", len(folds), results)
     max_epochs = args.max_epochs or None
     stopped = False

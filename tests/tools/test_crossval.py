@@ -339,3 +339,15 @@ def test_biased_summary_with_no_bias_is_the_plain_summary(tmp_path: Path) -> Non
     assert "With the chosen bias" in (tmp_path / "summary.md").read_text()
     assert (tmp_path / "confusion.png").is_file()
     assert (tmp_path / "confusion.txt").read_text().count("\n") == 11
+
+
+def test_final_only_trains_the_final_model_and_leaves_unfinished_folds(data_dir: Path, tmp_path: Path) -> None:
+    import export_onnx
+
+    out, results = tmp_path / "run", tmp_path / "results"
+    assert _run(data_dir, out, results, "--max-folds", "1") == 0
+    assert _run(data_dir, out, results, "--final-only") == 0
+    assert (results / "fold1.json").is_file() and not (results / "fold2.json").exists()
+    _, cfg = export_onnx.load_network(out / "final" / "model.pt")
+    assert len(cfg["train_subjects"]) == 20
+    assert cfg["crossval"]["complete"] is False
