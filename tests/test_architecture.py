@@ -16,7 +16,7 @@ LAYERS = (
     ("batch", "bench", "monitoring"),
     ("pipeline", "render", "sinks", "sources"),
     ("model",),
-    ("types", "errors", "events", "_closing", "__init__", "__main__"),
+    ("types", "picture", "errors", "events", "_closing", "__init__", "__main__"),
 )
 
 

@@ -24,10 +24,10 @@ from drivercam.cli.options import (
 )
 from drivercam.errors import PipelineError
 from drivercam.monitoring.monitor import Monitor
+from drivercam.picture import as_bgr
 from drivercam.render.frame import FrameRenderer
 from drivercam.sinks.jsonl import prediction_record
 from drivercam.sinks.outputs import RunOutputs
-from drivercam.types import as_bgr
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:

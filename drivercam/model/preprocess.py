@@ -18,7 +18,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from drivercam.types import I420, Frame
+from drivercam.picture import I420
+from drivercam.types import Frame
 
 COLOR_ORDERS = ("BGR", "RGB")
 

@@ -28,10 +28,11 @@ from drivercam.monitoring.smoothing import (
     ProbabilitySmoother,
 )
 from drivercam.monitoring.summary import summarize
+from drivercam.picture import Picture, as_bgr
 from drivercam.render.alert import draw_alert
 from drivercam.sinks.eventlog import EventLog
 from drivercam.sinks.report import write_report
-from drivercam.types import Picture, Prediction, Result, as_bgr
+from drivercam.types import Prediction, Result
 
 __all__ = ["RunSession"]
 

@@ -12,8 +12,8 @@ import math
 import cv2
 import numpy as np
 
+from drivercam.picture import I420, Picture
 from drivercam.render.canvas import canvas_for
-from drivercam.types import I420, Picture
 
 __all__ = ["ALERT_RED", "draw_alert", "format_alert"]
 
@@ -58,7 +58,7 @@ def draw_alert(
     font sized to the frame and shrunk (then the label shortened) to fit.
 
     Args:
-        image: BGR uint8 (H, W, 3) frame, or an :class:`~drivercam.types.I420`
+        image: BGR uint8 (H, W, 3) frame, or an :class:`~drivercam.picture.I420`
             picture (drawn on in I420: only the border and banner are converted);
             not modified.
         label: the distraction now, e.g. ``"texting - right"``.

@@ -3,7 +3,7 @@
 Every drawing step first *touches* the rectangle it will change
 (:meth:`Canvas.touch`), then draws into ``canvas.image`` (BGR, the frame's
 full size) inside that rectangle only. On a BGR frame the canvas is a copy of
-the frame and touching does nothing. On an :class:`~drivercam.types.I420`
+the frame and touching does nothing. On an :class:`~drivercam.picture.I420`
 picture (a frame from a video decoder), touching converts just that rectangle
 (widened to even bounds, for the half-size chroma planes) from YUV to BGR,
 and :meth:`Canvas.finish` converts the touched rectangles back into a copy of
@@ -20,7 +20,7 @@ import threading
 import cv2
 import numpy as np
 
-from drivercam.types import I420, Picture
+from drivercam.picture import I420, Picture
 
 __all__ = ["BgrCanvas", "Canvas", "YuvCanvas", "canvas_for"]
 

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from drivercam.picture import Picture
 from drivercam.render.canvas import BgrCanvas, Canvas, canvas_for
 from drivercam.render.heatmap import blend_levels_into, cam_levels
 from drivercam.render.overlay import OverlayOptions, cam_class_of, draw_overlay
-from drivercam.types import Picture, Result, Roi
+from drivercam.types import Result, Roi
 
 ROI_COLOR = (255, 255, 255)
 
@@ -51,7 +52,7 @@ class FrameRenderer:
     video file) is drawn on in I420: only the rectangles drawn on (the warm
     part of the heatmap, the banner, bars and HUD panels, the region outline)
     are converted to BGR and back, and the result is an
-    :class:`~drivercam.types.I420` picture the MP4 writer encodes as it is.
+    :class:`~drivercam.picture.I420` picture the MP4 writer encodes as it is.
     Other frames give a BGR image, as before.
 
     With a region of interest (the model saw only that part of the frame),
@@ -94,8 +95,8 @@ class FrameRenderer:
         """Colour and blend ``levels`` (from :meth:`heatmap`) and draw the label, bars and HUD.
 
         Returns:
-            A new picture: BGR uint8 (H, W, 3), or :class:`~drivercam.types.I420`
-            when the frame carries one (:func:`~drivercam.types.as_bgr` turns either into BGR).
+            A new picture: BGR uint8 (H, W, 3), or :class:`~drivercam.picture.I420`
+            when the frame carries one (:func:`~drivercam.picture.as_bgr` turns either into BGR).
         """
         prediction = result.prediction
         frame = result.frame

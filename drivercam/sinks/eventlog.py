@@ -15,7 +15,7 @@ import cv2
 
 from drivercam.errors import SinkError
 from drivercam.events import Episode, Event
-from drivercam.types import Picture, as_bgr
+from drivercam.picture import Picture, as_bgr
 
 __all__ = ["EventLog", "read_event_log"]
 

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 
 from drivercam.errors import SinkError, reason
+from drivercam.picture import I420, Picture, as_bgr
 from drivercam.sinks._common import _SinkBase
 from drivercam.sinks.audio import AudioCopy
-from drivercam.types import I420, Picture, as_bgr
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class Mp4Sink(_SinkBase):
     def write(self, image: Picture, time_s: float) -> None:
         """Encode one frame shown at ``time_s`` seconds: BGR uint8 (H, W, 3), or an I420 picture.
 
-        An :class:`~drivercam.types.I420` picture of the output's size goes to
+        An :class:`~drivercam.picture.I420` picture of the output's size goes to
         the encoder as it is (no colour conversion); one of another size is
         converted to BGR and letterboxed like any other frame.
 

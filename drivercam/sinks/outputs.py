@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from drivercam._closing import Closing
+from drivercam.picture import Picture
 from drivercam.sinks.jsonl import PredictionLog
 from drivercam.sinks.mp4 import Mp4Sink
-from drivercam.types import Picture
 
 
 class RunOutputs(Closing):

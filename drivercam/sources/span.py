@@ -19,7 +19,8 @@ import av
 import numpy as np
 
 from drivercam.errors import SourceError, reason
-from drivercam.types import I420, Frame
+from drivercam.picture import I420
+from drivercam.types import Frame
 
 __all__ = ["SpanFrame", "VideoProbe", "probe_video", "read_span"]
 

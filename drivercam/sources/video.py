@@ -15,9 +15,10 @@ import cv2
 import numpy as np
 
 from drivercam.errors import SourceError, reason
+from drivercam.picture import I420
 from drivercam.sources._common import _SourceBase
 from drivercam.sources.timeline import DEFAULT_MAX_GAP_S, TimelineCounts, TimelineRepair
-from drivercam.types import I420, Frame
+from drivercam.types import Frame
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class VideoFileSource(_SourceBase):
         max_gap_s: largest forward leap between two frames' timestamps kept
             as it is; a longer one is rebased (see :mod:`drivercam.sources.timeline`).
         keep_yuv: deliver frames of 8-bit 4:2:0 video in BT.601 colours as the
-            decoder's :class:`~drivercam.types.I420` picture (``Frame.yuv``),
+            decoder's :class:`~drivercam.picture.I420` picture (``Frame.yuv``),
             their BGR ``image`` converted only when something asks for it; the
             renderer and the MP4 writer then work on the planes directly. False:
             every frame is converted to BGR as it is read.
@@ -307,7 +308,7 @@ _LIMITED_RANGES = (0, 1)  # unspecified, MPEG
 
 
 def keeps_yuv(frame: av.VideoFrame) -> bool:
-    """Whether ``frame`` can travel as an :class:`~drivercam.types.I420` picture with the same colours.
+    """Whether ``frame`` can travel as an :class:`~drivercam.picture.I420` picture with the same colours.
 
     8-bit 4:2:0 (``yuv420p``) of even size, BT.601 (or untagged) limited range:
     its BGR conversion is then the same whether made now or later from the copy.

@@ -16,12 +16,13 @@ from support.drawing import scores
 from support.media import write_video
 from support.tiny_models import STATEFARM_LABELS
 
+from drivercam.picture import I420, as_bgr
 from drivercam.render.alert import draw_alert
 from drivercam.render.canvas import BgrCanvas, YuvCanvas, canvas_for
 from drivercam.render.frame import FrameRenderer
 from drivercam.render.overlay import OverlayOptions
 from drivercam.sources.video import VideoFileSource
-from drivercam.types import I420, Frame, Prediction, Result, Roi, as_bgr
+from drivercam.types import Frame, Prediction, Result, Roi
 
 
 def _noise_i420(h: int = 48, w: int = 64, seed: int = 0) -> I420:
