@@ -614,15 +614,11 @@ def summary_markdown(s: dict, done: list[dict]) -> str:
             f"| {f['fold']} | {' '.join(f['heldout_drivers'])} | {f['photos']} | {_pct(f['accuracy'])} | "
             f"{_pct(f['grey_accuracy'])} | {drivers} |"
         )
-    lines += ["", "| class | recall % (colour) | recall % (grey) |", "|---|---|---|"]
-    for cid, label in zip(CLASS_IDS, LABELS, strict=True):
-        lines.append(
-            f"| {cid} {label} | {_pct(s['per_class_recall'][cid])} | {_pct(s['grey_per_class_recall'][cid])} |"
-        )
     lines += [
         "",
-        "Largest confusions (truth -> predicted, photos): "
-        + ", ".join(f"{c['truth']} -> {c['predicted']} {c['photos']}" for c in s["top_confusions"]),
+        *_recall_table(s),
+        "",
+        "Largest confusions (truth -> predicted, photos): " + _confusions(s),
         "",
         "A bias added to the safe-driving log-probability (pooled held-out predictions). The shipped model takes, "
         f"among the biases within {100 * C0_BIAS_TOLERANCE:.2f} points of the best accuracy, the one with the most "
@@ -649,20 +645,26 @@ def summary_markdown(s: dict, done: list[dict]) -> str:
         + ", ".join(f"{d} {_pct(a)}" for d, a in b["per_driver_accuracy"].items())
         + ".",
         "",
-        "| class | recall % (colour) | recall % (grey) |",
-        "|---|---|---|",
-    ]
-    for cid, label in zip(CLASS_IDS, LABELS, strict=True):
-        lines.append(
-            f"| {cid} {label} | {_pct(b['per_class_recall'][cid])} | {_pct(b['grey_per_class_recall'][cid])} |"
-        )
-    lines += [
+        *_recall_table(b),
         "",
-        "Largest confusions: "
-        + ", ".join(f"{c['truth']} -> {c['predicted']} {c['photos']}" for c in b["top_confusions"]),
+        "Largest confusions: " + _confusions(b),
         "",
     ]
     return "\n".join(lines)
+
+
+def _recall_table(block: dict) -> list[str]:
+    """Markdown rows of per-class recall in colour and grey."""
+    rows = ["| class | recall % (colour) | recall % (grey) |", "|---|---|---|"]
+    for cid, label in zip(CLASS_IDS, LABELS, strict=True):
+        rows.append(
+            f"| {cid} {label} | {_pct(block['per_class_recall'][cid])} | {_pct(block['grey_per_class_recall'][cid])} |"
+        )
+    return rows
+
+
+def _confusions(block: dict) -> str:
+    return ", ".join(f"{c['truth']} -> {c['predicted']} {c['photos']}" for c in block["top_confusions"])
 
 
 def train_final(
