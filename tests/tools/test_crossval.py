@@ -23,14 +23,6 @@ import finetune
 from drivercam.model.preprocess import interpolation_for
 
 
-@pytest.fixture
-def data_dir(data_dir: Path) -> Path:
-    """conftest's data folder, when it holds the labelled photos."""
-    if not (data_dir / "statefarm" / "labels.csv").is_file():
-        pytest.skip(f"real in-cabin photos not found at {data_dir}/statefarm (set DRIVERCAM_DATA)")
-    return data_dir
-
-
 @pytest.mark.parametrize("src", [(240, 320), (480, 640), (60, 80), (192, 256), (200, 300), (100, 400)])
 def test_tools_resize_rule_is_the_runtimes(src: tuple[int, int]) -> None:
     for dst in [(192, 256), (96, 128), (64, 96), (480, 640)]:

@@ -17,13 +17,6 @@ import effnet_lite
 from torch import nn
 
 
-@pytest.fixture
-def data_dir(data_dir: Path) -> Path:
-    if not (data_dir / "statefarm" / "labels.csv").is_file():
-        pytest.skip(f"real in-cabin photos not found at {data_dir}/statefarm (set DRIVERCAM_DATA)")
-    return data_dir
-
-
 def _fold_model(path: Path, heldout: list[str], train: list[str]) -> None:
     torch.manual_seed(0)
     net = effnet_lite.EfficientNetLite0(10, output_stride=16)

