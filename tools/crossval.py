@@ -412,6 +412,46 @@ def model_config(
     }
 
 
+def aggregate(per_fold: list[dict], fold_ids: list[int]) -> dict[str, object]:
+    """Headline figures over folds from each fold's :func:`fold_metrics`: means, pooled, per driver and class."""
+    accs = np.array([f["accuracy"] for f in per_fold])
+    cm = sum(np.array(f["confusion"]) for f in per_fold)
+    grey_cm = sum(np.array(f["grey_confusion"]) for f in per_fold)
+    per_driver = {d: a for f in per_fold for d, a in f["per_driver_accuracy"].items()}
+    grey_driver = {d: a for f in per_fold for d, a in f["grey_per_driver_accuracy"].items()}
+    worst = min(per_driver, key=per_driver.__getitem__)
+    off = cm - np.diag(np.diag(cm))
+    top = np.dstack(np.unravel_index(np.argsort(off, axis=None)[::-1][:5], off.shape))[0]
+    return {
+        "accuracy_mean": float(accs.mean()),
+        "accuracy_std": float(accs.std()),
+        "accuracy_min": float(accs.min()),
+        "accuracy_max": float(accs.max()),
+        "pooled_accuracy": float(np.trace(cm) / cm.sum()),
+        "per_fold_accuracy": {k: f["accuracy"] for k, f in zip(fold_ids, per_fold, strict=True)},
+        "per_fold_grey_accuracy": {k: f["grey_accuracy"] for k, f in zip(fold_ids, per_fold, strict=True)},
+        "per_driver_accuracy": dict(sorted(per_driver.items())),
+        "worst_driver": {"driver": worst, "accuracy": per_driver[worst]},
+        "drivers_below_75": sorted(d for d, a in per_driver.items() if a < 0.75),
+        "per_class_recall": dict(zip(CLASS_IDS, recall_of(cm), strict=True)),
+        "grey_accuracy_mean": float(np.mean([f["grey_accuracy"] for f in per_fold])),
+        "grey_pooled_accuracy": float(np.trace(grey_cm) / grey_cm.sum()),
+        "grey_per_class_recall": dict(zip(CLASS_IDS, recall_of(grey_cm), strict=True)),
+        "grey_per_driver_accuracy": dict(sorted(grey_driver.items())),
+        "top_confusions": [
+            {"truth": CLASS_IDS[t], "predicted": CLASS_IDS[p], "photos": int(off[t, p])} for t, p in top
+        ],
+        "confusion": cm.tolist(),
+    }
+
+
+def with_c0_bias(probs: np.ndarray, bias: float) -> np.ndarray:
+    """Log-probabilities with ``bias`` added to safe driving (c0): the scores the biased classifier argmaxes."""
+    shift = np.zeros(probs.shape[1])
+    shift[0] = bias
+    return np.log(np.maximum(probs, 1e-12)) + shift
+
+
 def summarise(results: Path, folds: list[list[str]]) -> dict[str, object]:
     """Aggregate the finished ``foldK.json`` files into ``summary.json`` and ``summary.md``."""
     done = [
@@ -421,39 +461,12 @@ def summarise(results: Path, folds: list[list[str]]) -> dict[str, object]:
     ]
     if not done:
         raise FileNotFoundError(f"no finished folds in {results}; run the folds first")
-    accs = np.array([f["accuracy"] for f in done])
-    greys = np.array([f["grey_accuracy"] for f in done])
-    cm = sum(np.array(f["confusion"]) for f in done)
-    grey_cm = sum(np.array(f["grey_confusion"]) for f in done)
-    per_driver = {d: a for f in done for d, a in f["per_driver_accuracy"].items()}
-    grey_driver = {d: a for f in done for d, a in f["grey_per_driver_accuracy"].items()}
-    worst = min(per_driver, key=per_driver.__getitem__)
-    recall = dict(zip(CLASS_IDS, recall_of(cm), strict=True))
-    off = cm - np.diag(np.diag(cm))
-    top = np.dstack(np.unravel_index(np.argsort(off, axis=None)[::-1][:5], off.shape))[0]
     summary = {
         "name": done[0]["settings"]["name"],
         "complete": len(done) == len(folds),
         "folds_done": [f["fold"] for f in done],
         "folds": folds,
-        "accuracy_mean": float(accs.mean()),
-        "accuracy_std": float(accs.std()),
-        "accuracy_min": float(accs.min()),
-        "accuracy_max": float(accs.max()),
-        "pooled_accuracy": float(np.trace(cm) / cm.sum()),
-        "per_fold_accuracy": {f["fold"]: f["accuracy"] for f in done},
-        "per_driver_accuracy": dict(sorted(per_driver.items())),
-        "worst_driver": {"driver": worst, "accuracy": per_driver[worst]},
-        "drivers_below_75": sorted(d for d, a in per_driver.items() if a < 0.75),
-        "per_class_recall": recall,
-        "grey_accuracy_mean": float(greys.mean()),
-        "grey_pooled_accuracy": float(np.trace(grey_cm) / grey_cm.sum()),
-        "grey_per_class_recall": dict(zip(CLASS_IDS, recall_of(grey_cm), strict=True)),
-        "grey_per_driver_accuracy": dict(sorted(grey_driver.items())),
-        "top_confusions": [
-            {"truth": CLASS_IDS[t], "predicted": CLASS_IDS[p], "photos": int(off[t, p])} for t, p in top
-        ],
-        "confusion": cm.tolist(),
+        **aggregate(done, [f["fold"] for f in done]),
         "train_time_s": sum(f["train_time_s"] for f in done),
         "settings": done[0]["settings"],
     }
@@ -499,10 +512,8 @@ def c0_bias_table(
     subj = np.array(drivers)
     rows = []
     for bias in biases:
-        shift = np.zeros(probs.shape[1])
-        shift[0] = bias
-        pred = (np.log(np.maximum(probs, 1e-12)) + shift).argmax(1)
-        grey_pred = (np.log(np.maximum(grey, 1e-12)) + shift).argmax(1)
+        pred = with_c0_bias(probs, bias).argmax(1)
+        grey_pred = with_c0_bias(grey, bias).argmax(1)
         recall = recall_of(confusion(labels, pred))
         per_driver = [float((pred[subj == d] == labels[subj == d]).mean()) for d in sorted(set(drivers))]
         rows.append(
@@ -530,42 +541,17 @@ def biased_summary(results: Path, folds: list[list[str]], bias: float) -> dict[s
         if not path.is_file():
             continue
         photos = json.loads(path.read_text())["photos"]
-        shift = np.zeros(len(CLASS_IDS))
-        shift[0] = bias
-
-        def shifted(key: str, photos: list[dict] = photos, shift: np.ndarray = shift) -> np.ndarray:
-            return np.log(np.maximum(np.array([p[key] for p in photos]), 1e-12)) + shift
-
         labels = np.array([p["label"] for p in photos])
         fold_ids.append(k)
-        per_fold.append(fold_metrics(shifted("probs"), shifted("grey_probs"), labels, [p["subject"] for p in photos]))
-    accs = np.array([f["accuracy"] for f in per_fold])
-    cm = sum(np.array(f["confusion"]) for f in per_fold)
-    grey_cm = sum(np.array(f["grey_confusion"]) for f in per_fold)
-    per_driver = {d: a for f in per_fold for d, a in f["per_driver_accuracy"].items()}
-    worst = min(per_driver, key=per_driver.__getitem__)
-    off = cm - np.diag(np.diag(cm))
-    top = np.dstack(np.unravel_index(np.argsort(off, axis=None)[::-1][:5], off.shape))[0]
-    return {
-        "c0_bias": bias,
-        "accuracy_mean": float(accs.mean()),
-        "accuracy_std": float(accs.std()),
-        "accuracy_min": float(accs.min()),
-        "accuracy_max": float(accs.max()),
-        "pooled_accuracy": float(np.trace(cm) / cm.sum()),
-        "per_fold_accuracy": {k: f["accuracy"] for k, f in zip(fold_ids, per_fold, strict=True)},
-        "per_fold_grey_accuracy": {k: f["grey_accuracy"] for k, f in zip(fold_ids, per_fold, strict=True)},
-        "per_driver_accuracy": dict(sorted(per_driver.items())),
-        "worst_driver": {"driver": worst, "accuracy": per_driver[worst]},
-        "drivers_below_75": sorted(d for d, a in per_driver.items() if a < 0.75),
-        "per_class_recall": dict(zip(CLASS_IDS, recall_of(cm), strict=True)),
-        "grey_accuracy_mean": float(np.mean([f["grey_accuracy"] for f in per_fold])),
-        "grey_per_class_recall": dict(zip(CLASS_IDS, recall_of(grey_cm), strict=True)),
-        "top_confusions": [
-            {"truth": CLASS_IDS[t], "predicted": CLASS_IDS[p], "photos": int(off[t, p])} for t, p in top
-        ],
-        "confusion": cm.tolist(),
-    }
+        per_fold.append(
+            fold_metrics(
+                with_c0_bias(np.array([p["probs"] for p in photos]), bias),
+                with_c0_bias(np.array([p["grey_probs"] for p in photos]), bias),
+                labels,
+                [p["subject"] for p in photos],
+            )
+        )
+    return {"c0_bias": bias, **aggregate(per_fold, fold_ids)}
 
 
 def write_confusion(results: Path, cm: np.ndarray) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from crossval import c0_bias_table, choose_c0_bias
+from crossval import c0_bias_table, choose_c0_bias, with_c0_bias
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -35,10 +35,8 @@ def load(results: Path, fold: int) -> dict | None:
 
 
 def figures(probs: np.ndarray, grey: np.ndarray, labels: np.ndarray, drivers: np.ndarray, bias: float) -> dict:
-    shift = np.zeros(probs.shape[1])
-    shift[0] = bias
-    pred = (np.log(np.maximum(probs, 1e-12)) + shift).argmax(1)
-    grey_pred = (np.log(np.maximum(grey, 1e-12)) + shift).argmax(1)
+    pred = with_c0_bias(probs, bias).argmax(1)
+    grey_pred = with_c0_bias(grey, bias).argmax(1)
     per_driver = {d: float((pred[drivers == d] == labels[drivers == d]).mean()) for d in sorted(set(drivers))}
     worst = min(per_driver, key=per_driver.__getitem__)
     return {
