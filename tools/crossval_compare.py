@@ -7,7 +7,10 @@ paired: the same photos, each scored by two models that never saw its driver.
 Printed as a Markdown table: accuracy per fold and pooled, greyscale, the worst
 driver, safe-driving and talking-to-the-passenger recall, without a bias and
 with each recipe's own chosen safe-driving bias (chosen on its finished folds),
-and how many photos one recipe gets right that the other gets wrong.
+how many photos one recipe gets right that the other gets wrong, and the two
+recipes' ensemble (the mean of both models' log-probabilities, with its own
+bias): what two models together get, a rough ceiling for distilling them into
+one model of the shipped size.
 
 Example::
 
@@ -49,6 +52,13 @@ def figures(probs: np.ndarray, grey: np.ndarray, labels: np.ndarray, drivers: np
     }
 
 
+def geometric_mean(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Two models' probabilities combined by averaging their logs, renormalised per photo."""
+    logs = (np.log(np.maximum(p, 1e-12)) + np.log(np.maximum(q, 1e-12))) / 2
+    e = np.exp(logs - logs.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
 def compare(a: str, b: str, root: Path) -> str:
     rows_a: list[dict] = []
     rows_b: list[dict] = []
@@ -81,6 +91,12 @@ def compare(a: str, b: str, root: Path) -> str:
         )
 
     data = {a: arrays(rows_a), b: arrays(rows_b)}
+    ensemble = f"{a}+{b}"
+    data[ensemble] = (
+        geometric_mean(data[a][0], data[b][0]),
+        geometric_mean(data[a][1], data[b][1]),
+        *data[a][2:],
+    )
     lines = [
         f"Folds finished by both: {folds} ({len(rows_a)} held-out photos, the same for both).",
         "",
@@ -90,7 +106,7 @@ def compare(a: str, b: str, root: Path) -> str:
     ]
     fold_of = np.array(fold_ids)
     results = {}
-    for name in (a, b):
+    for name in (a, b, ensemble):
         probs, grey, labels, drivers = data[name]
         chosen = choose_c0_bias(c0_bias_table(probs, grey, labels, list(drivers)))
         for bias in sorted({0.0, chosen}):

@@ -13,13 +13,22 @@ pytest.importorskip("torch", reason="tools/ tests need torch (pip install -e '.[
 import crossval_compare
 
 
-def _write(root: Path, name: str, fold: int, labels: list[int], preds: list[int], paths: list[str]) -> None:
+def _write(
+    root: Path,
+    name: str,
+    fold: int,
+    labels: list[int],
+    preds: list[int],
+    paths: list[str],
+    confidence: list[float] | None = None,
+) -> None:
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     photos = []
-    for label, pred, path in zip(labels, preds, paths, strict=True):
-        probs = np.full(10, 0.02)
-        probs[pred] = 0.82
+    for i, (label, pred, path) in enumerate(zip(labels, preds, paths, strict=True)):
+        top = 0.82 if confidence is None else confidence[i]
+        probs = np.full(10, (1 - top) / 9)
+        probs[pred] = top
         photos.append(
             {
                 "path": path,
@@ -49,3 +58,23 @@ def test_refuses_folds_with_other_photos(tmp_path: Path) -> None:
     _write(tmp_path, "b", 1, [0], [0], ["img1"])
     with pytest.raises(SystemExit, match="different photos"):
         crossval_compare.compare("a", "b", tmp_path)
+
+
+def test_ensemble_row_combines_both_models_per_photo(tmp_path: Path) -> None:
+    labels = [1, 9]
+    paths = ["img0", "img1"]
+    # Each recipe is right where it is confident and wrong where it hesitates: together they get both.
+    _write(tmp_path, "a", 1, labels, [1, 0], paths, confidence=[0.9, 0.3])
+    _write(tmp_path, "b", 1, labels, [5, 9], paths, confidence=[0.3, 0.9])
+    out = crossval_compare.compare("a", "b", tmp_path)
+    assert "| a | 0.0 | 50.0 |" in out and "| b | 0.0 | 50.0 |" in out
+    assert "| a+b | 0.0 | 100.0 |" in out
+
+
+def test_geometric_mean_is_a_distribution_and_keeps_agreement() -> None:
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    q = np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]])
+    m = crossval_compare.geometric_mean(p, q)
+    np.testing.assert_allclose(m.sum(1), 1.0)
+    assert m.argmax(1).tolist() == [0, 2]
+    np.testing.assert_allclose(crossval_compare.geometric_mean(p, p), p)
