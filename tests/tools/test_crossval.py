@@ -343,3 +343,16 @@ def test_final_only_trains_the_final_model_and_leaves_unfinished_folds(data_dir:
     _, cfg = export_onnx.load_network(out / "final" / "model.pt")
     assert len(cfg["train_subjects"]) == 20
     assert cfg["crossval"]["complete"] is False
+    trained = torch.load(out / "final" / "model.pt", weights_only=False)["model"]
+    # The remaining fold later, then --final: the finished final model is not retrained, only its
+    # cross-validated figures and safe-driving bias are refreshed from the now complete summary.
+    assert _run(data_dir, out, results, "--final") == 0
+    assert (results / "fold2.json").is_file()
+    _, cfg = export_onnx.load_network(out / "final" / "model.pt")
+    summary = json.loads((results / "summary.json").read_text())
+    assert cfg["crossval"]["complete"] is True
+    assert cfg["crossval"]["accuracy_mean"] == summary["with_chosen_c0_bias"]["accuracy_mean"]
+    assert cfg["c0_bias"] == summary["chosen_c0_bias"]
+    refreshed = torch.load(out / "final" / "model.pt", weights_only=False)["model"]
+    assert refreshed.keys() == trained.keys()
+    assert all(torch.equal(refreshed[k], trained[k]) for k in trained)
