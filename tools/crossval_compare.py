@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from crossval import c0_bias_table, choose_c0_bias, with_c0_bias
+from crossval_summary import c0_bias_table, choose_c0_bias, with_c0_bias
 
 REPO = Path(__file__).resolve().parent.parent
 

