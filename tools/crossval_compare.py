@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from crossval_summary import c0_bias_table, choose_c0_bias, with_c0_bias
+from ensemble import geometric_mean
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -50,13 +51,6 @@ def figures(probs: np.ndarray, grey: np.ndarray, labels: np.ndarray, drivers: np
         "safe": float((pred[labels == 0] == 0).mean()),
         "talking": float((pred[labels == 9] == 9).mean()),
     }
-
-
-def geometric_mean(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Two models' probabilities combined by averaging their logs, renormalised per photo."""
-    logs = (np.log(np.maximum(p, 1e-12)) + np.log(np.maximum(q, 1e-12))) / 2
-    e = np.exp(logs - logs.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
 
 
 def compare(a: str, b: str, root: Path) -> str:
@@ -93,8 +87,8 @@ def compare(a: str, b: str, root: Path) -> str:
     data = {a: arrays(rows_a), b: arrays(rows_b)}
     ensemble = f"{a}+{b}"
     data[ensemble] = (
-        geometric_mean(data[a][0], data[b][0]),
-        geometric_mean(data[a][1], data[b][1]),
+        geometric_mean([data[a][0], data[b][0]]),
+        geometric_mean([data[a][1], data[b][1]]),
         *data[a][2:],
     )
     lines = [

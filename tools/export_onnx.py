@@ -45,6 +45,8 @@ from effnet_lite import IMAGENET_MEAN, IMAGENET_STD, EfficientNetLite0
 
 log = logging.getLogger("export_onnx")
 
+REPO = Path(__file__).resolve().parent.parent
+
 TRAINING_DATA = (
     "State Farm Distracted Driver Detection (Kaggle, 2016): side-view in-cabin photos of "
     "20 drivers, 10 classes. The dataset's terms limit it, and models trained on it, to "
@@ -226,6 +228,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="added to the safe-driving logit (default: the checkpoint's c0_bias, chosen by crossval.py; else 0)",
     )
+    p.add_argument(
+        "--ensemble-with",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="MODEL_PT",
+        help="export CHECKPOINT and these networks as one model (stacked feature maps, averaged classifiers)",
+    )
+    p.add_argument(
+        "--ensemble-recipes",
+        default="",
+        metavar="A,B",
+        help="with --ensemble-with: the members' recipes under models/crossval, whose fold predictions give "
+        "the ensemble's cross-validated figures and safe-driving bias",
+    )
     p.add_argument("--fp16", action="store_true", help="also write OUTPUT-fp16.onnx and measure it against fp32")
     p.add_argument(
         "--int8", action="store_true", help="also write OUTPUT-int8.onnx (static, calibrated on real photos)"
@@ -270,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     net, cfg = load_network(args.checkpoint)
+    architecture = f"efficientnet-lite0, output stride {cfg['output_stride']}" + (", dilated" if cfg["dilate"] else "")
+    if args.ensemble_with:
+        net, cfg = ensemble_network(net, cfg, args)
+        architecture = f"ensemble of {len(args.ensemble_with) + 1} x ({architecture}), feature maps stacked"
     c0_bias = float(cfg.get("c0_bias", 0.0) if args.c0_bias is None else args.c0_bias)
     apply_c0_bias(net, c0_bias)
     size = tuple(cfg["input_size"])
@@ -278,9 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     check_gap_head(net, CamModel(net).network_input(torch.from_numpy(photos)))
     history = cfg.get("history") or [{}]
     metadata = {
-        "architecture": f"efficientnet-lite0, output stride {cfg['output_stride']}"
-        + (", dilated" if cfg["dilate"] else "")
-        + ", global average pooling, linear",
+        "architecture": architecture + ", global average pooling, linear",
         "training_data": TRAINING_DATA,
         "train_subjects": json.dumps(cfg.get("train_subjects", [])),
         "heldout_subjects": json.dumps(cfg.get("heldout_subjects", [])),
@@ -309,6 +328,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.fp16 or args.int8:
         write_variants(args, cfg, data, size)
     return 0
+
+
+def ensemble_network(net: nn.Module, cfg: dict, args: argparse.Namespace) -> tuple[nn.Module, dict]:
+    """``net`` and the ``--ensemble-with`` networks as one; the config says what the ensemble was trained on.
+
+    The members' own safe-driving biases are not used: the ensemble's is chosen on
+    its recipes' fold predictions (``--ensemble-recipes``) or given by ``--c0-bias``.
+    """
+    from ensemble import EnsembleNet, crossval_block
+
+    nets, subjects, heldout = [net], set(cfg.get("train_subjects", [])), set(cfg.get("heldout_subjects", []))
+    for path in args.ensemble_with:
+        other, other_cfg = load_network(path)
+        for key in ("input_size", "output_stride", "num_classes"):
+            if other_cfg[key] != cfg[key]:
+                raise SystemExit(f"{path}: {key} {other_cfg[key]} differs from {args.checkpoint}'s {cfg[key]}")
+        nets.append(other)
+        subjects |= set(other_cfg.get("train_subjects", []))
+        heldout |= set(other_cfg.get("heldout_subjects", []))
+    # A driver any member trained on is not held out from the ensemble.
+    merged = {**cfg, "train_subjects": sorted(subjects), "heldout_subjects": sorted(heldout - subjects), "c0_bias": 0.0}
+    merged.pop("crossval", None)
+    if args.ensemble_recipes:
+        block = crossval_block(args.ensemble_recipes.split(","), REPO / "models" / "crossval")
+        merged["crossval"], merged["c0_bias"] = block, block["c0_bias"]
+    elif args.c0_bias is None:
+        raise SystemExit("an ensemble needs --ensemble-recipes (figures and bias from its folds) or --c0-bias")
+    return EnsembleNet(nets).eval(), merged
 
 
 def write_variants(args: argparse.Namespace, cfg: dict, data: Path, size: tuple[int, int]) -> None:

@@ -69,12 +69,3 @@ def test_ensemble_row_combines_both_models_per_photo(tmp_path: Path) -> None:
     out = crossval_compare.compare("a", "b", tmp_path)
     assert "| a | 0.0 | 50.0 |" in out and "| b | 0.0 | 50.0 |" in out
     assert "| a+b | 0.0 | 100.0 |" in out
-
-
-def test_geometric_mean_is_a_distribution_and_keeps_agreement() -> None:
-    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
-    q = np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]])
-    m = crossval_compare.geometric_mean(p, q)
-    np.testing.assert_allclose(m.sum(1), 1.0)
-    assert m.argmax(1).tolist() == [0, 2]
-    np.testing.assert_allclose(crossval_compare.geometric_mean(p, p), p)
