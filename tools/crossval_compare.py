@@ -20,22 +20,17 @@ Example::
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from crossval_summary import c0_bias_table, choose_c0_bias, with_c0_bias
+from crossval_summary import FoldPredictions, c0_bias_table, choose_c0_bias, paired_predictions, with_c0_bias
 from ensemble import geometric_mean
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def load(results: Path, fold: int) -> dict | None:
-    path = results / f"fold{fold}-predictions.json"
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def figures(probs: np.ndarray, grey: np.ndarray, labels: np.ndarray, drivers: np.ndarray, bias: float) -> dict:
@@ -54,42 +49,24 @@ def figures(probs: np.ndarray, grey: np.ndarray, labels: np.ndarray, drivers: np
 
 
 def compare(a: str, b: str, root: Path) -> str:
-    rows_a: list[dict] = []
-    rows_b: list[dict] = []
-    folds: list[int] = []
-    fold_ids: list[int] = []
-    for k in range(1, 100):
-        pa, pb = load(root / a, k), load(root / b, k)
-        if pa is None and pb is None and k > 5:
-            break
-        if pa is None or pb is None:
-            continue
-        key_a = sorted((p["path"], p["subject"]) for p in pa["photos"])
-        key_b = sorted((p["path"], p["subject"]) for p in pb["photos"])
-        if key_a != key_b:
-            raise SystemExit(f"fold {k}: {a} and {b} hold out different photos; they cannot be compared")
-        order_b = {p["path"]: p for p in pb["photos"]}
-        rows_a += pa["photos"]
-        rows_b += [order_b[p["path"]] for p in pa["photos"]]
-        fold_ids += [k] * len(pa["photos"])
-        folds.append(k)
-    if not folds:
+    try:
+        paired = paired_predictions([a, b], root)
+    except ValueError as e:
+        raise SystemExit(f"{e}; they cannot be compared") from None
+    if not paired:
         raise SystemExit(f"no fold finished by both {a} and {b}")
+    folds = [k for k, _ in paired]
+    rows_a = [p for _, (photos, _) in paired for p in photos]
+    rows_b = [p for _, (_, photos) in paired for p in photos]
+    fold_ids = [k for k, (photos, _) in paired for _ in photos]
 
-    def arrays(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return (
-            np.array([r["probs"] for r in rows]),
-            np.array([r["grey_probs"] for r in rows]),
-            np.array([r["label"] for r in rows]),
-            np.array([r["subject"] for r in rows]),
-        )
-
-    data = {a: arrays(rows_a), b: arrays(rows_b)}
+    # Both recipes' photos pooled over the common folds (fold number 0: the pool), and their ensemble.
+    data = {a: FoldPredictions.of(0, rows_a), b: FoldPredictions.of(0, rows_b)}
     ensemble = f"{a}+{b}"
-    data[ensemble] = (
-        geometric_mean([data[a][0], data[b][0]]),
-        geometric_mean([data[a][1], data[b][1]]),
-        *data[a][2:],
+    data[ensemble] = dataclasses.replace(
+        data[a],
+        probs=geometric_mean([data[a].probs, data[b].probs]),
+        grey=geometric_mean([data[a].grey, data[b].grey]),
     )
     lines = [
         f"Folds finished by both: {folds} ({len(rows_a)} held-out photos, the same for both).",
@@ -101,10 +78,10 @@ def compare(a: str, b: str, root: Path) -> str:
     fold_of = np.array(fold_ids)
     results = {}
     for name in (a, b, ensemble):
-        probs, grey, labels, drivers = data[name]
-        chosen = choose_c0_bias(c0_bias_table(probs, grey, labels, list(drivers)))
+        pool = data[name]
+        chosen = choose_c0_bias(c0_bias_table(pool.probs, pool.grey, pool.labels, pool.drivers))
         for bias in sorted({0.0, chosen}):
-            f = figures(probs, grey, labels, drivers, bias)
+            f = figures(pool.probs, pool.grey, pool.labels, np.array(pool.drivers), bias)
             results[(name, bias == 0.0)] = f
             per_fold = " / ".join(f"{100 * f['correct'][fold_of == k].mean():.1f}" for k in folds)
             lines.append(

@@ -10,6 +10,7 @@ without the run folder (``crossval.py --report``).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -110,10 +111,11 @@ def summarise(results: Path, folds: list[list[str]]) -> dict[str, object]:
         "train_time_s": sum(f["train_time_s"] for f in done),
         "settings": done[0]["settings"],
     }
-    table = c0_bias_table(*read_predictions(results, folds))
+    predictions = read_predictions(results, len(folds))  # read once for the bias table and the biased figures
+    table = c0_bias_table(*pooled(predictions))
     summary["c0_bias_table"] = table
     summary["chosen_c0_bias"] = choose_c0_bias(table)
-    summary["with_chosen_c0_bias"] = biased_summary(results, folds, summary["chosen_c0_bias"])
+    summary["with_chosen_c0_bias"] = biased_summary(predictions, summary["chosen_c0_bias"])
     write_confusion(results, np.array(summary["with_chosen_c0_bias"]["confusion"]))
     write_json(results / "summary.json", summary)
     (results / "summary.md").write_text(summary_markdown(summary, done))
@@ -124,19 +126,70 @@ def summarise(results: Path, folds: list[list[str]]) -> dict[str, object]:
 C0_BIASES = tuple(round(0.25 * i, 2) for i in range(13))
 
 
-def read_predictions(results: Path, folds: list[list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """Every finished fold's held-out photos: colour and grey probabilities, labels, drivers."""
-    probs, grey, labels, drivers = [], [], [], []
-    for k in range(1, len(folds) + 1):
-        path = results / f"fold{k}-predictions.json"
-        if not path.is_file():
+@dataclass(frozen=True)
+class FoldPredictions:
+    """One finished fold's held-out photos: colour and grey probabilities, labels, drivers."""
+
+    fold: int
+    probs: np.ndarray
+    grey: np.ndarray
+    labels: np.ndarray
+    drivers: list[str]
+
+    @classmethod
+    def of(cls, fold: int, photos: list[dict]) -> FoldPredictions:
+        """From the ``photos`` list of a ``foldK-predictions.json``."""
+        return cls(
+            fold,
+            np.array([p["probs"] for p in photos]),
+            np.array([p["grey_probs"] for p in photos]),
+            np.array([p["label"] for p in photos]),
+            [p["subject"] for p in photos],
+        )
+
+
+def read_predictions(results: Path, n_folds: int) -> list[FoldPredictions]:
+    """Every finished fold's ``foldK-predictions.json`` under ``results``, in fold order."""
+    return [
+        FoldPredictions.of(k, json.loads(path.read_text())["photos"])
+        for k in range(1, n_folds + 1)
+        if (path := results / f"fold{k}-predictions.json").is_file()
+    ]
+
+
+def paired_predictions(names: list[str], root: Path) -> list[tuple[int, list[list[dict]]]]:
+    """The folds every recipe in ``names`` finished, each recipe's photos in the same order.
+
+    Returns:
+        ``(fold, [photos of names[0], photos of names[1], ...])`` per common fold.
+
+    Raises:
+        ValueError: the recipes hold out different photos in a fold.
+    """
+    out = []
+    for k in range(1, 100):
+        paths = [root / name / f"fold{k}-predictions.json" for name in names]
+        found = [p.is_file() for p in paths]
+        if k > 5 and not any(found):
+            break
+        if not all(found):
             continue
-        for photo in json.loads(path.read_text())["photos"]:
-            probs.append(photo["probs"])
-            grey.append(photo["grey_probs"])
-            labels.append(photo["label"])
-            drivers.append(photo["subject"])
-    return np.array(probs), np.array(grey), np.array(labels), drivers
+        runs = [{ph["path"]: ph for ph in json.loads(p.read_text())["photos"]} for p in paths]
+        keys = sorted(runs[0])
+        if any(sorted(r) != keys for r in runs[1:]):
+            raise ValueError(f"fold {k}: {' and '.join(names)} hold out different photos")
+        out.append((k, [[r[key] for key in keys] for r in runs]))
+    return out
+
+
+def pooled(folds: list[FoldPredictions]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """All folds' photos together, as :func:`c0_bias_table` takes them."""
+    return (
+        np.concatenate([f.probs for f in folds]),
+        np.concatenate([f.grey for f in folds]),
+        np.concatenate([f.labels for f in folds]),
+        [d for f in folds for d in f.drivers],
+    )
 
 
 def c0_bias_table(
@@ -173,25 +226,12 @@ def c0_bias_table(
 C0_BIAS_TOLERANCE = 0.0025
 
 
-def biased_summary(results: Path, folds: list[list[str]], bias: float) -> dict[str, object]:
+def biased_summary(folds: list[FoldPredictions], bias: float) -> dict[str, object]:
     """The headline figures again, with ``bias`` added to every held-out photo's safe-driving log-probability."""
-    per_fold, fold_ids = [], []
-    for k in range(1, len(folds) + 1):
-        path = results / f"fold{k}-predictions.json"
-        if not path.is_file():
-            continue
-        photos = json.loads(path.read_text())["photos"]
-        labels = np.array([p["label"] for p in photos])
-        fold_ids.append(k)
-        per_fold.append(
-            fold_metrics(
-                with_c0_bias(np.array([p["probs"] for p in photos]), bias),
-                with_c0_bias(np.array([p["grey_probs"] for p in photos]), bias),
-                labels,
-                [p["subject"] for p in photos],
-            )
-        )
-    return {"c0_bias": bias, **aggregate(per_fold, fold_ids)}
+    per_fold = [
+        fold_metrics(with_c0_bias(f.probs, bias), with_c0_bias(f.grey, bias), f.labels, f.drivers) for f in folds
+    ]
+    return {"c0_bias": bias, **aggregate(per_fold, [f.fold for f in folds])}
 
 
 def write_confusion(results: Path, cm: np.ndarray) -> None:

@@ -21,7 +21,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from crossval_summary import aggregate, c0_bias_table, choose_c0_bias, fold_metrics, with_c0_bias
+from crossval_summary import (
+    FoldPredictions,
+    biased_summary,
+    c0_bias_table,
+    choose_c0_bias,
+    paired_predictions,
+    pooled,
+)
 from torch import nn
 
 
@@ -69,36 +76,24 @@ def crossval_block(names: list[str], root: Path) -> dict[str, object]:
         FileNotFoundError: no fold is finished by every recipe.
         ValueError: the recipes hold out different photos in a fold.
     """
-    folds: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, list[str]]] = []
-    for k in range(1, 100):
-        paths = [root / name / f"fold{k}-predictions.json" for name in names]
-        if not all(p.is_file() for p in paths):
-            if k > 5 and not any(p.is_file() for p in paths):
-                break
-            continue
-        runs = [{ph["path"]: ph for ph in json.loads(p.read_text())["photos"]} for p in paths]
-        keys = sorted(runs[0])
-        if any(sorted(r) != keys for r in runs[1:]):
-            raise ValueError(f"fold {k}: {', '.join(names)} hold out different photos; they cannot be combined")
-        probs = geometric_mean([np.array([r[key]["probs"] for key in keys]) for r in runs])
-        grey = geometric_mean([np.array([r[key]["grey_probs"] for key in keys]) for r in runs])
-        labels = np.array([runs[0][key]["label"] for key in keys])
-        folds.append((k, probs, grey, labels, [runs[0][key]["subject"] for key in keys]))
+    folds = [
+        FoldPredictions(
+            k,
+            geometric_mean([np.array([p["probs"] for p in photos]) for photos in runs]),
+            geometric_mean([np.array([p["grey_probs"] for p in photos]) for photos in runs]),
+            np.array([p["label"] for p in runs[0]]),
+            [p["subject"] for p in runs[0]],
+        )
+        for k, runs in paired_predictions(names, root)
+    ]
     if not folds:
         raise FileNotFoundError(f"no fold finished by every one of {names} under {root}")
-    table = c0_bias_table(
-        np.concatenate([f[1] for f in folds]),
-        np.concatenate([f[2] for f in folds]),
-        np.concatenate([f[3] for f in folds]),
-        [d for f in folds for d in f[4]],
-    )
-    bias = choose_c0_bias(table)
-    per_fold = [fold_metrics(with_c0_bias(p, bias), with_c0_bias(g, bias), y, d) for _, p, g, y, d in folds]
-    summary = aggregate(per_fold, [f[0] for f in folds])
+    bias = choose_c0_bias(c0_bias_table(*pooled(folds)))
+    figures = biased_summary(folds, bias)
     block: dict[str, object] = {
-        k: summary[k] for k in ("accuracy_mean", "accuracy_min", "accuracy_max", "worst_driver", "grey_accuracy_mean")
+        k: figures[k] for k in ("accuracy_mean", "accuracy_min", "accuracy_max", "worst_driver", "grey_accuracy_mean")
     }
     summary_path = root / names[0] / "summary.json"
     total = len(json.loads(summary_path.read_text())["folds"]) if summary_path.is_file() else None
-    block.update(complete=len(folds) == total, c0_bias=bias, folds_done=[f[0] for f in folds], recipes=list(names))
+    block.update(complete=len(folds) == total, c0_bias=bias, folds_done=[f.fold for f in folds], recipes=list(names))
     return block

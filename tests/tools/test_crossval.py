@@ -316,7 +316,9 @@ def test_biased_summary_with_no_bias_is_the_plain_summary(tmp_path: Path) -> Non
         )
         (tmp_path / f"fold{k}-predictions.json").write_text(json.dumps({"fold": k, "photos": photos}))
     summary = crossval_summary.summarise(tmp_path, folds)
-    plain = crossval_summary.biased_summary(tmp_path, folds, 0.0)
+    predictions = crossval_summary.read_predictions(tmp_path, len(folds))
+    assert [f.fold for f in predictions] == [1, 2] and all(len(f.labels) == 60 for f in predictions)
+    plain = crossval_summary.biased_summary(predictions, 0.0)
     for key in (
         "accuracy_mean",
         "accuracy_min",
@@ -326,7 +328,7 @@ def test_biased_summary_with_no_bias_is_the_plain_summary(tmp_path: Path) -> Non
         "confusion",
     ):
         assert plain[key] == summary[key]
-    biased = crossval_summary.biased_summary(tmp_path, folds, 3.0)
+    biased = crossval_summary.biased_summary(predictions, 3.0)
     assert biased["per_class_recall"]["c0"] >= plain["per_class_recall"]["c0"]
     assert summary["with_chosen_c0_bias"]["c0_bias"] == summary["chosen_c0_bias"]
     assert "With the chosen bias" in (tmp_path / "summary.md").read_text()
